@@ -1,0 +1,44 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// Env is everything a subcommand may touch of the process, so tests can run
+// commands in-process with their own streams, environment and directory.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Environ is the process environment as "KEY=VALUE" pairs.
+	Environ []string
+	// StderrTTY reports whether stderr is a terminal (colour, width).
+	StderrTTY bool
+	// Width is the terminal width used to wrap diagnostics; 0 disables wrapping.
+	Width int
+}
+
+func newProcessEnv() *Env {
+	e := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
+		e.StderrTTY = true
+		if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+			e.Width = w
+		}
+	}
+	return e
+}
+
+// Getenv looks a variable up in e.Environ.
+func (e *Env) Getenv(key string) string {
+	for i := len(e.Environ) - 1; i >= 0; i-- {
+		kv := e.Environ[i]
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func init() {
+	register("help", "Show help for tieplan or one of its commands", runHelp)
+}
+
+func runHelp(ctx context.Context, env *Env, args []string) int {
+	switch len(args) {
+	case 0:
+		writeMainUsage(env.Stdout)
+		return exitOK
+	case 1:
+		if _, ok := commands[args[0]]; !ok {
+			fmt.Fprintf(env.Stderr, "Error: unknown command %q.%s\n\n", args[0], didYouMeanCommand(args[0]))
+			writeMainUsage(env.Stderr)
+			return exitError
+		}
+		return commands[args[0]].run(ctx, env, []string{"--help"})
+	default:
+		fmt.Fprint(env.Stderr, "Error: help takes at most one command name\n\nUsage: tieplan help [COMMAND]\n")
+		return exitError
+	}
+}

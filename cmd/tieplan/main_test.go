@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// update makes golden-file tests rewrite their golden files: go test ./... -update
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"tieplan": func() {
+			os.Exit(run(context.Background(), os.Args[1:], newProcessEnv()))
+		},
+	})
+}
+
+// TestScript runs the CLI scenarios in testdata/script/*.txtar.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("TIEPLAN_CACHE_DIR", e.WorkDir+"/.cache")
+			return nil
+		},
+	})
+}
