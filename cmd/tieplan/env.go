@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/term"
 )
@@ -19,10 +20,13 @@ type Env struct {
 	StderrTTY bool
 	// Width is the terminal width used to wrap diagnostics; 0 disables wrapping.
 	Width int
+	// Dir is the working directory relative paths are resolved against.
+	Dir string
 }
 
 func newProcessEnv() *Env {
 	e := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+	e.Dir, _ = os.Getwd()
 	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
 		e.StderrTTY = true
 		if w, _, err := term.GetSize(fd); err == nil && w > 0 {
@@ -41,4 +45,12 @@ func (e *Env) Getenv(key string) string {
 		}
 	}
 	return ""
+}
+
+// absFrom resolves path against dir unless it is absolute.
+func absFrom(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
 }

@@ -1,0 +1,56 @@
+# tieplan's build, test and demo entry points. See README.md.
+#
+# Nothing here relies on a tool installed by hand: `make deps` (run by `make
+# test`) installs the Debian packages and Go modules the project needs, and Go
+# is found on PATH or at /usr/local/go.
+
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+
+.DEFAULT_GOAL := build
+.PHONY: deps build test test-short fmtcheck vet bench demo clean
+
+## deps: install the Debian packages (scripts/deps.sh) and Go modules, when missing
+deps:
+	@bash scripts/deps.sh
+	@$(GO) mod download
+
+## build: build bin/tieplan
+build:
+	$(GO) build -o bin/tieplan ./cmd/tieplan
+
+## test: deps, gofmt check, go vet, then every test
+test: deps fmtcheck vet
+	$(GO) test ./...
+
+## test-short: the quick tests only (go test -short)
+test-short:
+	$(GO) test -short ./...
+
+## fmtcheck: fail, listing the files, if any Go file is not gofmt-formatted
+fmtcheck:
+	@files=$$($(GOFMT) -l .); \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w):" >&2; \
+		echo "$$files" >&2; \
+		exit 1; \
+	fi
+
+## vet: go vet every package
+vet:
+	$(GO) vet ./...
+
+## bench: build, then run the benchmark harness
+bench: build
+	$(GO) run ./cmd/tieplan-bench
+
+## demo: install deps, build, then validate the bootstrap example.
+# When plan and apply land, this becomes the real image build of examples/bootstrap.
+demo: deps build
+	bin/tieplan validate examples/bootstrap
+
+## clean: remove build output
+clean:
+	rm -rf bin

@@ -1,0 +1,11 @@
+image "web" {
+  name = "web"
+  layer "packages" {
+    element "apt" {
+      packages = ["nginx", "curl"]
+    }
+  }
+  provisioner {
+    command = "true"
+  }
+}

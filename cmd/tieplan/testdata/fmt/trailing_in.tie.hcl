@@ -1,0 +1,6 @@
+image "base" {
+  name = "base"
+}
+
+
+

@@ -1,0 +1,63 @@
+# The founding example of tripleo-image-elements, expressed for tieplan:
+#
+#   disk-image-create -u base vm bootstrap local-config stackuser heat-cfntools -a i386 -o bootstrap
+#
+# It builds an image that can itself build images, with a `stack` user and
+# heat-cfntools, as an uncompressed qcow2 (-u).
+
+tieplan {
+  required_version = ">= 0.1.0"
+}
+
+variable "arch" {
+  type        = string
+  default     = "i386"
+  description = "CPU architecture of the image (-a): i386, as the original, or amd64."
+
+  validation {
+    condition     = contains(["i386", "amd64"], var.arch)
+    error_message = "The bootstrap image is built for i386 or amd64."
+  }
+}
+
+variable "suite" {
+  type        = string
+  default     = "bookworm"
+  description = "Debian release to install."
+}
+
+locals {
+  # disk-image-create's positional arguments, in the order the seed gave them.
+  seed_elements = ["base", "vm", "bootstrap", "local-config", "stackuser", "heat-cfntools"]
+}
+
+# DIB used to add a distribution element by itself; today one is needed.
+base "debootstrap" "debian" {
+  suite      = var.suite
+  mirror     = "http://deb.debian.org/debian"
+  variant    = "minbase"
+  components = ["main"]
+}
+
+image "bootstrap" {
+  description = "An image that builds images: the seed of a TripleO deployment."
+  base        = base.debootstrap.debian
+  arch        = var.arch
+  elements    = local.seed_elements
+
+  env = {
+    DIB_RELEASE = var.suite
+  }
+
+  file "/etc/motd" {
+    content = "Built by tieplan from ${join(" ", local.seed_elements)} (${var.arch}).\n"
+    mode    = "0644"
+    after   = "install.d"
+  }
+
+  artifact "qcow2" {
+    path     = "bootstrap.qcow2"
+    size     = "4G"
+    compress = false
+  }
+}

@@ -1,0 +1,414 @@
+package plan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Configuration file suffixes. Every such file directly inside a directory
+// belongs to that directory's module.
+const (
+	suffixHCL  = ".tie.hcl"
+	suffixJSON = ".tie.json"
+)
+
+// Module is one directory's configuration, decoded but not evaluated: the
+// same Module serves every instance of a module call.
+type Module struct {
+	// Dir is the module's absolute directory.
+	Dir string
+
+	Tieplan     *TieplanBlock
+	Variables   map[string]*Variable
+	Locals      map[string]*Local
+	Bases       map[string]*BaseBlock // keyed "kind.name"
+	Images      map[string]*ImageBlock
+	ModuleCalls map[string]*ModuleCall
+	Outputs     map[string]*Output
+}
+
+// TieplanBlock is the `tieplan` settings block, kept unevaluated.
+type TieplanBlock struct {
+	Attrs     hcl.Attributes
+	DeclRange hcl.Range
+}
+
+// Local is one named value of a locals block.
+type Local struct {
+	Name      string
+	Expr      hcl.Expression
+	DeclRange hcl.Range
+}
+
+// BaseBlock is a `base "KIND" "NAME"` block.
+type BaseBlock struct {
+	Kind, Name string
+	Attrs      hcl.Attributes
+	DeclRange  hcl.Range
+}
+
+// ImageBlock is an `image "NAME"` block with its nested blocks, unevaluated.
+type ImageBlock struct {
+	Name      string
+	Attrs     hcl.Attributes
+	Blocks    []*NestedBlock
+	DeclRange hcl.Range
+	// MissingRange is where an absent required attribute is reported.
+	MissingRange hcl.Range
+}
+
+// NestedBlock is a file, directory, symlink, script or artifact block inside
+// an image.
+type NestedBlock struct {
+	Type        string
+	Labels      []string
+	LabelRanges []hcl.Range
+	Attrs       hcl.Attributes
+	DeclRange   hcl.Range
+}
+
+// ModuleCall is a `module "NAME"` block.
+type ModuleCall struct {
+	Name        string
+	Source      string
+	SourceRange hcl.Range
+	ForEach     *hcl.Attribute
+	Count       *hcl.Attribute
+	// Inputs are the attributes other than the meta-arguments.
+	Inputs    hcl.Attributes
+	DeclRange hcl.Range
+}
+
+// Output is an `output "NAME"` block of a module.
+type Output struct {
+	Name      string
+	Value     hcl.Expression
+	Sensitive bool
+	DeclRange hcl.Range
+}
+
+// configFiles lists the configuration files directly inside dir, sorted so
+// loading is deterministic.
+func configFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if strings.HasSuffix(name, suffixHCL) || strings.HasSuffix(name, suffixJSON) {
+			files = append(files, filepath.Join(dir, name))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// loadModule parses and decodes every configuration file of dir. subject is
+// where a failure to find any configuration is reported (nil for the root).
+func (l *Loader) loadModule(dir string, subject *hcl.Range) (*Module, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	files, err := configFiles(dir)
+	if err != nil {
+		return nil, diags.Append(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration directory",
+			Detail:   fmt.Sprintf("Reading %s failed: %s.", l.rel(dir), errText(err)),
+			Subject:  subject,
+		})
+	}
+	if len(files) == 0 {
+		return nil, diags.Append(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail: fmt.Sprintf("The directory %s contains no *%s or *%s files. Write the image definitions there, or point tieplan at the right directory.",
+				l.rel(dir), suffixHCL, suffixJSON),
+			Subject: subject,
+		})
+	}
+	m := &Module{
+		Dir:         dir,
+		Variables:   map[string]*Variable{},
+		Locals:      map[string]*Local{},
+		Bases:       map[string]*BaseBlock{},
+		Images:      map[string]*ImageBlock{},
+		ModuleCalls: map[string]*ModuleCall{},
+		Outputs:     map[string]*Output{},
+	}
+	for _, path := range files {
+		var f *hcl.File
+		var fdiags hcl.Diagnostics
+		if strings.HasSuffix(path, suffixJSON) {
+			f, fdiags = l.parser.ParseJSONFile(l.rel(path))
+		} else {
+			f, fdiags = l.parseHCLFile(path)
+		}
+		diags = append(diags, fdiags...)
+		if f == nil {
+			continue
+		}
+		diags = append(diags, m.decodeFile(f)...)
+	}
+	return m, diags
+}
+
+// parseHCLFile reads path and parses it under its display name, so
+// diagnostics name files as the user typed them.
+func (l *Loader) parseHCLFile(path string) (*hcl.File, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration file",
+			Detail:   fmt.Sprintf("Reading %s failed: %s.", l.rel(path), errText(err)),
+		}}
+	}
+	return l.parser.ParseHCL(src, l.rel(path))
+}
+
+func (m *Module) decodeFile(f *hcl.File) hcl.Diagnostics {
+	content, diags := f.Body.Content(fileSchema)
+	for _, block := range content.Blocks {
+		switch block.Type {
+		case blockTieplan:
+			if m.Tieplan != nil {
+				diags = append(diags, duplicateDiag("tieplan block", "", m.Tieplan.DeclRange, block.DefRange,
+					"Put all settings in one tieplan block."))
+				continue
+			}
+			content, d := block.Body.Content(tieplanSchema)
+			diags = append(diags, d...)
+			m.Tieplan = &TieplanBlock{Attrs: content.Attributes, DeclRange: block.DefRange}
+		case blockVariable:
+			v, d := decodeVariableBlock(block)
+			diags = append(diags, d...)
+			if v == nil {
+				continue
+			}
+			if prev, ok := m.Variables[v.Name]; ok {
+				diags = append(diags, duplicateDiag("variable", v.Name, prev.DeclRange, block.DefRange,
+					"Variable names must be unique within a module."))
+				continue
+			}
+			m.Variables[v.Name] = v
+		case blockLocals:
+			attrs, d := block.Body.JustAttributes()
+			diags = append(diags, d...)
+			for _, name := range sortedAttrNames(attrs) {
+				attr := attrs[name]
+				if prev, ok := m.Locals[name]; ok {
+					diags = append(diags, duplicateDiag("local value", name, prev.DeclRange, attr.NameRange,
+						"Local value names must be unique within a module."))
+					continue
+				}
+				m.Locals[name] = &Local{Name: name, Expr: attr.Expr, DeclRange: attr.NameRange}
+			}
+		case blockBase:
+			b, d := decodeBaseBlock(block)
+			diags = append(diags, d...)
+			if b == nil {
+				continue
+			}
+			key := b.Kind + "." + b.Name
+			if prev, ok := m.Bases[key]; ok {
+				diags = append(diags, duplicateDiag("base", key, prev.DeclRange, block.DefRange,
+					"Base names must be unique per kind within a module."))
+				continue
+			}
+			m.Bases[key] = b
+		case blockImage:
+			img, d := decodeImageBlock(block)
+			diags = append(diags, d...)
+			if img == nil {
+				continue
+			}
+			if prev, ok := m.Images[img.Name]; ok {
+				diags = append(diags, duplicateDiag("image", img.Name, prev.DeclRange, block.DefRange,
+					"Image names must be unique within a module; rename one of them."))
+				continue
+			}
+			m.Images[img.Name] = img
+		case blockModule:
+			mc, d := decodeModuleBlock(block)
+			diags = append(diags, d...)
+			if mc == nil {
+				continue
+			}
+			if prev, ok := m.ModuleCalls[mc.Name]; ok {
+				diags = append(diags, duplicateDiag("module call", mc.Name, prev.DeclRange, block.DefRange,
+					"Module call names must be unique within a module."))
+				continue
+			}
+			m.ModuleCalls[mc.Name] = mc
+		case blockOutput:
+			o, d := decodeOutputBlock(block)
+			diags = append(diags, d...)
+			if o == nil {
+				continue
+			}
+			if prev, ok := m.Outputs[o.Name]; ok {
+				diags = append(diags, duplicateDiag("output", o.Name, prev.DeclRange, block.DefRange,
+					"Output names must be unique within a module."))
+				continue
+			}
+			m.Outputs[o.Name] = o
+		}
+	}
+	return diags
+}
+
+// checkLabel reports a block label that is not a valid identifier.
+func checkLabel(block *hcl.Block, i int, what string) hcl.Diagnostics {
+	if hclsyntax.ValidIdentifier(block.Labels[i]) {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid %s name", what),
+		Detail: fmt.Sprintf("%q is not a valid %s name. A name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes.",
+			block.Labels[i], what),
+		Subject: block.LabelRanges[i].Ptr(),
+	}}
+}
+
+func decodeBaseBlock(block *hcl.Block) (*BaseBlock, hcl.Diagnostics) {
+	diags := checkLabel(block, 1, "base")
+	kind := block.Labels[0]
+	schema, ok := baseSchemas[kind]
+	if !ok {
+		kinds := sortedKeys(baseSchemas)
+		return nil, diags.Append(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown base kind",
+			Detail: fmt.Sprintf("%q is not a kind of base.%s Valid kinds are: %s.",
+				kind, didYouMean(kind, kinds), strings.Join(kinds, ", ")),
+			Subject: block.LabelRanges[0].Ptr(),
+		})
+	}
+	content, d := block.Body.Content(schema)
+	diags = append(diags, d...)
+	return &BaseBlock{Kind: kind, Name: block.Labels[1], Attrs: content.Attributes, DeclRange: block.DefRange}, diags
+}
+
+func decodeImageBlock(block *hcl.Block) (*ImageBlock, hcl.Diagnostics) {
+	diags := checkLabel(block, 0, "image")
+	content, d := block.Body.Content(imageSchema)
+	diags = append(diags, d...)
+	img := &ImageBlock{
+		Name:         block.Labels[0],
+		Attrs:        content.Attributes,
+		DeclRange:    block.DefRange,
+		MissingRange: block.Body.MissingItemRange(),
+	}
+	seen := map[string]hcl.Range{}
+	for _, nb := range content.Blocks {
+		var schema *hcl.BodySchema
+		switch nb.Type {
+		case blockFile:
+			schema = fileBlockSchema
+		case blockDirectory:
+			schema = directoryBlockSchema
+		case blockSymlink:
+			schema = symlinkBlockSchema
+		case blockScript:
+			schema = scriptBlockSchema
+		case blockArtifact:
+			schema = artifactBlockSchema
+		}
+		c, d := nb.Body.Content(schema)
+		diags = append(diags, d...)
+		// Two blocks of one address would make steps ambiguous; file,
+		// directory and symlink share the path namespace.
+		ns := nb.Type
+		if nb.Type == blockDirectory || nb.Type == blockSymlink {
+			ns = blockFile
+		}
+		key := ns + "\x00" + strings.Join(nb.Labels, "\x00")
+		if prev, ok := seen[key]; ok {
+			diags = append(diags, duplicateDiag(nb.Type+" block", strings.Join(nb.Labels, " "), prev, nb.DefRange,
+				"Each path, script and artifact format may appear once per image."))
+			continue
+		}
+		seen[key] = nb.DefRange
+		img.Blocks = append(img.Blocks, &NestedBlock{
+			Type: nb.Type, Labels: nb.Labels, LabelRanges: nb.LabelRanges,
+			Attrs: c.Attributes, DeclRange: nb.DefRange,
+		})
+	}
+	return img, diags
+}
+
+func decodeModuleBlock(block *hcl.Block) (*ModuleCall, hcl.Diagnostics) {
+	diags := checkLabel(block, 0, "module")
+	attrs, d := block.Body.JustAttributes()
+	diags = append(diags, d...)
+	mc := &ModuleCall{Name: block.Labels[0], Inputs: hcl.Attributes{}, DeclRange: block.DefRange}
+	for name, attr := range attrs {
+		switch name {
+		case moduleSource:
+			v, d := attr.Expr.Value(nil)
+			if d.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type().FriendlyName() != "string" {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid module source",
+					Detail:   "The module source must be a literal string such as \"./modules/cloud-image\"; it cannot refer to variables or call functions, because modules are found before anything is evaluated.",
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+				continue
+			}
+			mc.Source, mc.SourceRange = v.AsString(), attr.Expr.Range()
+		case moduleForEach:
+			mc.ForEach = attr
+		case moduleCount:
+			mc.Count = attr
+		default:
+			mc.Inputs[name] = attr
+		}
+	}
+	if _, ok := attrs[moduleSource]; !ok {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing required argument",
+			Detail:   "The argument \"source\" is required: set it to the module's directory, relative to this file's directory, such as source = \"./modules/cloud-image\".",
+			Subject:  block.Body.MissingItemRange().Ptr(),
+		})
+		return nil, diags
+	}
+	if mc.ForEach != nil && mc.Count != nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid combination of \"count\" and \"for_each\"",
+			Detail:   "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one should be used to be explicit about the number of module instances.",
+			Subject:  mc.Count.NameRange.Ptr(),
+		})
+	}
+	return mc, diags
+}
+
+func decodeOutputBlock(block *hcl.Block) (*Output, hcl.Diagnostics) {
+	diags := checkLabel(block, 0, "output")
+	content, d := block.Body.Content(outputSchema)
+	diags = append(diags, d...)
+	o := &Output{Name: block.Labels[0], DeclRange: block.DefRange}
+	if a, ok := content.Attributes["value"]; ok {
+		o.Value = a.Expr
+	} else {
+		return nil, diags
+	}
+	if a, ok := content.Attributes["sensitive"]; ok {
+		var d hcl.Diagnostics
+		o.Sensitive, d = literalBool(a)
+		diags = append(diags, d...)
+	}
+	return o, diags
+}

@@ -1,0 +1,164 @@
+package plan
+
+import "github.com/hashicorp/hcl/v2"
+
+// Block type names of the top level of a configuration file.
+const (
+	blockTieplan  = "tieplan"
+	blockVariable = "variable"
+	blockLocals   = "locals"
+	blockBase     = "base"
+	blockImage    = "image"
+	blockModule   = "module"
+	blockOutput   = "output"
+)
+
+// Nested block type names.
+const (
+	blockValidation = "validation"
+	blockFile       = "file"
+	blockDirectory  = "directory"
+	blockSymlink    = "symlink"
+	blockScript     = "script"
+	blockArtifact   = "artifact"
+)
+
+var fileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: blockTieplan},
+		{Type: blockVariable, LabelNames: []string{"name"}},
+		{Type: blockLocals},
+		{Type: blockBase, LabelNames: []string{"kind", "name"}},
+		{Type: blockImage, LabelNames: []string{"name"}},
+		{Type: blockModule, LabelNames: []string{"name"}},
+		{Type: blockOutput, LabelNames: []string{"name"}},
+	},
+}
+
+var tieplanSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "required_version"},
+		{Name: "element_paths"},
+		{Name: "cache_dir"},
+		{Name: "parallelism"},
+	},
+}
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"},
+		{Name: "default"},
+		{Name: "description"},
+		{Name: "sensitive"},
+		{Name: "nullable"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: blockValidation}},
+}
+
+var validationSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true},
+		{Name: "error_message", Required: true},
+	},
+}
+
+var outputSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "value", Required: true},
+		{Name: "description"},
+		{Name: "sensitive"},
+	},
+}
+
+var imageSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "description"},
+		{Name: "base"},
+		{Name: "arch"},
+		{Name: "elements", Required: true},
+		{Name: "skip_base"},
+		{Name: "packages"},
+		{Name: "install_type"},
+		{Name: "env"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: blockFile, LabelNames: []string{"path"}},
+		{Type: blockDirectory, LabelNames: []string{"path"}},
+		{Type: blockSymlink, LabelNames: []string{"path"}},
+		{Type: blockScript, LabelNames: []string{"phase", "name"}},
+		{Type: blockArtifact, LabelNames: []string{"format"}},
+	},
+}
+
+var fileBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "content"}, {Name: "source"}, {Name: "mode"}, {Name: "owner"}, {Name: "group"}, {Name: "after"},
+	},
+}
+
+var directoryBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "mode"}, {Name: "owner"}, {Name: "group"}, {Name: "after"},
+	},
+}
+
+var symlinkBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "target", Required: true}, {Name: "owner"}, {Name: "group"}, {Name: "after"},
+	},
+}
+
+var scriptBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "content"}, {Name: "source"},
+	},
+}
+
+var artifactBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "path"}, {Name: "size"}, {Name: "compress"}, {Name: "options"},
+	},
+}
+
+// Module call meta-arguments; every other attribute of a module block is an
+// input variable of the called module.
+const (
+	moduleSource  = "source"
+	moduleForEach = "for_each"
+	moduleCount   = "count"
+)
+
+// Base kinds and their schemas.
+var baseSchemas = map[string]*hcl.BodySchema{
+	"debootstrap": {Attributes: []hcl.AttributeSchema{
+		{Name: "suite", Required: true}, {Name: "mirror"}, {Name: "variant"},
+		{Name: "components"}, {Name: "include"}, {Name: "keyring"},
+	}},
+	"tarball": {Attributes: []hcl.AttributeSchema{
+		{Name: "path"}, {Name: "url"}, {Name: "sha256"},
+	}},
+	"directory": {Attributes: []hcl.AttributeSchema{
+		{Name: "path", Required: true},
+	}},
+}
+
+// ArtifactFormats are the artifact block labels tieplan can write.
+var ArtifactFormats = []string{"qcow2", "raw", "vhd", "vmdk", "tar", "tgz", "squashfs", "oci", "gce"}
+
+// Arches are the architectures an image may target: Debian's names, plus the
+// aliases DIB accepts for -a.
+var Arches = []string{"amd64", "i386", "arm64", "armhf", "ppc64el", "s390x", "x86_64", "aarch64", "ppc64le"}
+
+// Phases are DIB's phase directories in the order DIB runs them.
+var Phases = []string{
+	"root.d", "extra-data.d", "pre-install.d", "install.d", "post-install.d",
+	"post-root.d", "block-device.d", "pre-finalise.d", "finalise.d", "cleanup.d",
+}
+
+// filePhases are the phases a file, directory or symlink block may run after:
+// those that still change the root filesystem before it is assembled.
+var filePhases = []string{"root.d", "extra-data.d", "pre-install.d", "install.d", "post-install.d", "post-root.d"}
+
+// defaultFilePhase is where file operations run when `after` is not given:
+// after the packages are installed, as DIB's static/ files are.
+const defaultFilePhase = "install.d"
