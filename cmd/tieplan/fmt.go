@@ -122,7 +122,7 @@ func (r *fmtRun) failPath(what, path string, err error) {
 
 // path formats one command-line argument: a directory or a file.
 func (r *fmtRun) path(p string) {
-	info, err := os.Stat(p)
+	info, err := os.Stat(r.fsPath(p))
 	switch {
 	case err != nil:
 		r.failPath("read", p, err)
@@ -140,13 +140,18 @@ func (r *fmtRun) path(p string) {
 // dir formats the formattable files in root, descending into subdirectories
 // only with -recursive, and never into hidden ones (.tieplan caches, .git).
 func (r *fmtRun) dir(root string) {
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	// Walk the real directory but report paths as the user wrote them.
+	full := r.fsPath(root)
+	filepath.WalkDir(full, func(p string, d fs.DirEntry, err error) error {
+		if rel, rerr := filepath.Rel(full, p); rerr == nil {
+			p = filepath.Join(root, rel)
+		}
 		if err != nil {
 			r.failPath("read", p, err)
 			return nil
 		}
 		if d.IsDir() {
-			if p != root && (!r.recursive || strings.HasPrefix(d.Name(), ".")) {
+			if p != filepath.Join(root, ".") && (!r.recursive || strings.HasPrefix(d.Name(), ".")) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -156,7 +161,7 @@ func (r *fmtRun) dir(root string) {
 		}
 		// Stat follows symlinks: a link to a file is formatted, anything
 		// else that merely has a matching name is not ours to touch.
-		info, err := os.Stat(p)
+		info, err := os.Stat(r.fsPath(p))
 		switch {
 		case err != nil:
 			r.failPath("read", p, err)
@@ -170,7 +175,7 @@ func (r *fmtRun) dir(root string) {
 // file formats the file at p, reporting and writing it as the flags say.
 func (r *fmtRun) file(p string) {
 	r.log.Trace("formatting", "path", p)
-	src, err := os.ReadFile(p)
+	src, err := os.ReadFile(r.fsPath(p))
 	if err != nil {
 		r.failPath("read", p, err)
 		return
@@ -187,10 +192,16 @@ func (r *fmtRun) file(p string) {
 		r.printDiff(p, src, out)
 	}
 	if r.write && !r.check {
-		if err := fmtWriteAtomic(p, out); err != nil {
+		if err := fmtWriteAtomic(r.fsPath(p), out); err != nil {
 			r.failPath("write", p, err)
 		}
 	}
+}
+
+// fsPath resolves a path as given on the command line against the
+// command's working directory.
+func (r *fmtRun) fsPath(p string) string {
+	return absFrom(r.env.Dir, p)
 }
 
 // stdin formats standard input. The result goes to stdout unless -check or

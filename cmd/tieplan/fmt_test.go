@@ -238,31 +238,6 @@ func TestFmtAtomicWriteRenameFails(t *testing.T) {
 	}
 }
 
-// TestFmtReadOnlyDir needs a user whom permissions stop; root ignores them,
-// which is why the rename hook above carries the failure test.
-func TestFmtReadOnlyDir(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("permissions do not stop root")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "main.tie.hcl")
-	writeTestFile(t, path, unformatted, 0o644)
-	if err := os.Chmod(dir, 0o555); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-
-	if code, _, _ := runTieplan(t, "", "fmt", path); code != exitError {
-		t.Errorf("exit %d, want %d", code, exitError)
-	}
-	if got := readTestFile(t, path); got != unformatted {
-		t.Errorf("original changed to %q", got)
-	}
-	if left := tempLeftovers(t, dir); len(left) > 0 {
-		t.Errorf("temporary files left behind: %q", left)
-	}
-}
-
 // TestFmtSymlink checks that formatting through a symlink rewrites the
 // target and keeps the link.
 func TestFmtSymlink(t *testing.T) {
@@ -271,7 +246,7 @@ func TestFmtSymlink(t *testing.T) {
 	link := filepath.Join(dir, "link.tie.hcl")
 	writeTestFile(t, target, unformatted, 0o644)
 	if err := os.Symlink("real.tie.hcl", link); err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	if code, _, stderr := runTieplan(t, "", "fmt", link); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -15,6 +15,10 @@ func runHelp(ctx context.Context, env *Env, args []string) int {
 		writeMainUsage(env.Stdout)
 		return exitOK
 	case 1:
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			fmt.Fprint(env.Stdout, "Usage: tieplan help [COMMAND]\n\n  Shows the list of commands, or the usage and options of COMMAND.\n")
+			return exitOK
+		}
 		if _, ok := commands[args[0]]; !ok {
 			fmt.Fprintf(env.Stderr, "Error: unknown command %q.%s\n\n", args[0], didYouMeanCommand(args[0]))
 			writeMainUsage(env.Stderr)

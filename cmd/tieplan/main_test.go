@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,6 +21,9 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// examplesDir is the repository's examples directory.
+var examplesDir, _ = filepath.Abs("../../examples")
+
 // TestScript runs the CLI scenarios in testdata/script/*.txtar.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -29,6 +33,8 @@ func TestScript(t *testing.T) {
 		UpdateScripts:       *update,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TIEPLAN_CACHE_DIR", e.WorkDir+"/.cache")
+			// Scripts exercise the real examples in place.
+			e.Setenv("EXAMPLES", examplesDir)
 			return nil
 		},
 	})
