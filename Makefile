@@ -46,10 +46,11 @@ vet:
 bench: build
 	$(GO) run ./cmd/tieplan-bench
 
-## demo: install deps, build, then validate the bootstrap example.
-# When plan and apply land, this becomes the real image build of examples/bootstrap.
+## demo: install deps, build, then validate the bootstrap example and print it plan-ready.
+# When apply lands, this becomes the real image build of examples/bootstrap.
 demo: deps build
 	bin/tieplan validate examples/bootstrap
+	bin/tieplan inspect examples/bootstrap
 
 ## clean: remove build output
 clean:
