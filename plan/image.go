@@ -38,7 +38,7 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 	r := newAttrReader(b.Attrs, ctx)
 	img := &Image{
 		Addr: in.prefix + "image." + b.Name, Name: b.Name, Dir: in.mod.Dir,
-		Arch: "amd64", InstallType: "package", Env: map[string]EnvValue{},
+		Arch: "amd64", InstallType: "source", Env: map[string]EnvValue{},
 		DeclRange: b.DeclRange, ElementsRange: b.MissingRange,
 	}
 	img.Description, _ = r.str("description")

@@ -269,7 +269,7 @@ func (v *inspectView) writeHuman(w io.Writer) {
 		if len(img.Packages) > 0 {
 			fmt.Fprintf(w, "    packages:  %s\n", strings.Join(img.Packages, " "))
 		}
-		if img.InstallType != "package" {
+		if img.InstallType != "source" {
 			fmt.Fprintf(w, "    install:   %s\n", img.InstallType)
 		}
 		keys := make([]string, 0, len(img.Env))

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// workload is one benchmark: inputs written by setup into an empty directory,
+// then one or two commands measured on them.
+type workload struct {
+	// name is what -only selects and the report shows.
+	name string
+	// about is a one-line description, for -list and the JSON results.
+	about string
+	// setup writes the workload's inputs into dir, an empty directory that is
+	// also the working directory of every run. It must be deterministic.
+	setup func(dir string) error
+	// sides are the commands measured: one (tieplan alone), or two run side by
+	// side, A B A B ..., where side A is tieplan and ratios are A/B.
+	sides []side
+	// goal is what the medians must satisfy for the verdict "met".
+	goal []check
+}
+
+// side is one command of a workload.
+type side struct {
+	// name labels the side in the report: "tieplan", or the other tool's name.
+	name string
+	// other marks a tool other than tieplan: -quick skips its runs when they
+	// take longer than a minute.
+	other bool
+	// argv builds the command line; the working directory is the workload's.
+	argv func(h *harness, dir string) []string
+	// check, when set, inspects a run's output; an error fails the workload.
+	check func(stdout, stderr string) error
+}
+
+// check is one condition of a goal, on a workload's results.
+type check struct {
+	text string
+	met  func(r *workloadResult) bool
+}
+
+// workloads is the table of benchmarks, run in this order.
+var workloads = []workload{
+	{
+		name:  "validate-100",
+		about: "tieplan validate on a generated configuration of 100 images: 90 in the root module and one in each of 10 for_each instances of a module",
+		setup: genValidate100,
+		sides: []side{{
+			name: "tieplan",
+			argv: func(h *harness, dir string) []string {
+				return []string{h.tieplan, "validate", "-no-color", dir}
+			},
+			check: wantStdout("Success! The configuration is valid."),
+		}},
+		goal: []check{
+			wallUnder(200 * time.Millisecond),
+			rssUnder(100 * mb),
+		},
+	},
+}
+
+// findWorkload returns the workload called name.
+func findWorkload(name string) (workload, error) {
+	var names []string
+	for _, w := range workloads {
+		if w.name == name {
+			return w, nil
+		}
+		names = append(names, w.name)
+	}
+	return workload{}, fmt.Errorf("no workload %q; the workloads are: %s", name, strings.Join(names, ", "))
+}
+
+// wantStdout is a side check: the standard output must contain want.
+func wantStdout(want string) func(stdout, stderr string) error {
+	return func(stdout, stderr string) error {
+		if !strings.Contains(stdout, want) {
+			return errors.New("the output does not contain " + fmt.Sprintf("%q", want))
+		}
+		return nil
+	}
+}
+
+const mb = 1000 * 1000
+
+// wallUnder: side A's median wall time is under d.
+func wallUnder(d time.Duration) check {
+	return check{
+		text: "wall < " + formatDuration(d),
+		met:  func(r *workloadResult) bool { return r.Sides[0].Median.Wall < d },
+	}
+}
+
+// cpuUnder: side A's median CPU time (user + system) is under d.
+func cpuUnder(d time.Duration) check {
+	return check{
+		text: "CPU < " + formatDuration(d),
+		met:  func(r *workloadResult) bool { return r.Sides[0].Median.CPU < d },
+	}
+}
+
+// rssUnder: side A's median peak RSS is under bytes.
+func rssUnder(bytes int64) check {
+	return check{
+		text: "peak RSS < " + formatBytes(bytes),
+		met:  func(r *workloadResult) bool { return r.Sides[0].Median.MaxRSS < bytes },
+	}
+}
+
+// wallRatioUnder: on a two-sided workload, the median of the pairwise wall
+// time ratios A/B is under x.
+func wallRatioUnder(x float64) check {
+	return check{
+		text: fmt.Sprintf("wall ratio < %.2f", x),
+		met:  func(r *workloadResult) bool { return r.Ratio != nil && r.Ratio.Wall < x },
+	}
+}
