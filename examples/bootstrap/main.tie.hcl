@@ -31,19 +31,12 @@ locals {
   seed_elements = ["base", "vm", "bootstrap", "local-config", "stackuser", "heat-cfntools"]
 }
 
-# DIB used to add a distribution element by itself; today one is needed.
-base "debootstrap" "debian" {
-  suite      = var.suite
-  mirror     = "http://deb.debian.org/debian"
-  variant    = "minbase"
-  components = ["main"]
-}
-
 image "bootstrap" {
   description = "An image that builds images: the seed of a TripleO deployment."
-  base        = base.debootstrap.debian
   arch        = var.arch
-  elements    = local.seed_elements
+  # In 2013 DIB added a distribution element by itself; today one is needed.
+  # debian-minimal debootstraps the release named by DIB_RELEASE.
+  elements = concat(local.seed_elements, ["debian-minimal"])
 
   env = {
     DIB_RELEASE = var.suite

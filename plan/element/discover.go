@@ -136,9 +136,17 @@ func readElement(name, path string) (*Element, error) {
 // for DIB.
 func readElementSet(el *Element, file string) ([]string, error) {
 	p := filepath.Join(el.Path, file)
-	data, err := os.ReadFile(p)
+	// Check the type first: reading a named pipe would block forever.
+	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if err == nil && !st.Mode().IsRegular() {
+		return nil, &ElementFileError{Path: p, Err: fmt.Errorf("it is a %s, not a regular file", describeType(st.Mode()))}
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(p)
 	}
 	if err != nil {
 		return nil, &ElementFileError{Path: p, Err: err}
@@ -171,4 +179,18 @@ func readElementSet(el *Element, file string) ([]string, error) {
 // plus the ASCII information separators \x1c-\x1f.
 func pythonSpace(r rune) bool {
 	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
+}
+
+func describeType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }

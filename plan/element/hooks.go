@@ -237,6 +237,15 @@ func entryFor(el *Element, rel, src string) (*HookEntry, error) {
 	return e, nil
 }
 
+// DigestBytes is the content digest tieplan uses for files: "sha256:<hex>".
+func DigestBytes(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// DigestFile is DigestBytes of a file's content, read in a stream.
+func DigestFile(p string) (string, error) { return fileDigest(p) }
+
 func fileDigest(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {

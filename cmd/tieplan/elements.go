@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/tieplan/tieplan/plan"
+)
+
+func init() {
+	register("elements", "Show each image's resolved elements and the scripts of every phase", runElements)
+}
+
+const elementsUsage = `Usage: tieplan elements [options] [DIR]
+
+  Resolves the elements of every image of the configuration in DIR (default:
+  the current directory) exactly as diskimage-builder would: base and a
+  block-device element added as disk-image-create does, dependencies and
+  provides expanded, overrides along the element search path reported. For
+  each image it lists the elements with where they were found, the
+  environment.d files, and per phase the scripts that will run in order.`
+
+func runElements(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet("elements")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	image := fs.String("image", "", "show only the image with this address or name")
+	noColor := fs.Bool("no-color", false, "never colour the output")
+	var varArgs []plan.VarArg
+	addVarFlags(fs, &varArgs)
+	if done, code := parseFlags(env, fs, elementsUsage, args); done {
+		return code
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(env.Stderr, "Error: elements takes at most one directory, got %d arguments\n\n", fs.NArg())
+		writeCommandUsage(env.Stderr, fs, elementsUsage)
+		return exitError
+	}
+	dir := "."
+	if fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	}
+	loader := plan.NewLoader(env.Dir)
+	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})
+	color := env.StderrTTY && !*noColor
+	if diags.HasErrors() {
+		writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)
+		return exitError
+	}
+	if *image != "" {
+		var keep []*plan.Image
+		for _, img := range cfg.Images {
+			if img.Addr == *image || img.Name == *image || img.Addr == "image."+*image {
+				keep = append(keep, img)
+			}
+		}
+		if len(keep) == 0 {
+			writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)
+			fmt.Fprintf(env.Stderr, "Error: no image %q in the configuration\n", *image)
+			return exitError
+		}
+		cfg.Images = keep
+	}
+	sp, images, d := plan.ResolveConfig(cfg, env.Getenv)
+	diags = append(diags, d...)
+	writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)
+	if diags.HasErrors() {
+		return exitError
+	}
+	view := newElementsView(sp, images, env.Dir)
+	if *jsonOut {
+		out, _ := json.MarshalIndent(view, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", out)
+		return exitOK
+	}
+	view.writeHuman(env.Stdout)
+	return exitOK
+}
+
+type elementsView struct {
+	FormatVersion string              `json:"format_version"`
+	SearchPath    []searchPathEntry   `json:"search_path"`
+	Images        []elementsImageView `json:"images"`
+}
+
+type searchPathEntry struct {
+	Dir    string `json:"dir"`
+	Origin string `json:"origin"`
+}
+
+type elementsImageView struct {
+	Address   string        `json:"address"`
+	Arch      string        `json:"arch"`
+	Requested []string      `json:"requested"`
+	Elements  []elementView `json:"elements"`
+	Env       []stepView    `json:"environment_d"`
+	Phases    []phaseView   `json:"phases"`
+}
+
+type elementView struct {
+	Name     string   `json:"name"`
+	Path     string   `json:"path"`
+	Origin   string   `json:"origin"`
+	Deps     []string `json:"deps"`
+	Provides []string `json:"provides"`
+}
+
+type stepView struct {
+	Name    string `json:"name"`
+	Element string `json:"element"`
+	Source  string `json:"source,omitempty"`
+	Digest  string `json:"digest"`
+	Via     string `json:"via,omitempty"`
+}
+
+type phaseView struct {
+	Phase   string         `json:"phase"`
+	Scripts []stepView     `json:"scripts"`
+	Skipped []skippedEntry `json:"skipped"`
+}
+
+type skippedEntry struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func newElementsView(sp *plan.SearchPath, images []*plan.ResolvedImage, workDir string) *elementsView {
+	v := &elementsView{FormatVersion: "1.0", Images: []elementsImageView{}}
+	for i, d := range sp.Dirs {
+		v.SearchPath = append(v.SearchPath, searchPathEntry{Dir: d, Origin: sp.Origins[i]})
+	}
+	for _, ri := range images {
+		iv := elementsImageView{
+			Address: ri.Image.Addr, Arch: ri.Image.Arch, Requested: ri.Requested,
+			Elements: []elementView{}, Env: []stepView{}, Phases: []phaseView{},
+		}
+		for _, e := range ri.Elements {
+			iv.Elements = append(iv.Elements, elementView{
+				Name: e.Name, Path: e.Path, Origin: sp.Origin(e), Deps: nonNil(e.Deps), Provides: nonNil(e.Provides),
+			})
+		}
+		for _, e := range ri.Env {
+			iv.Env = append(iv.Env, stepView{Name: filepath.Base(e.Path), Element: e.Element, Source: e.Source, Digest: e.Digest})
+		}
+		for _, p := range ri.Phases {
+			pv := phaseView{Phase: p.Name, Scripts: []stepView{}, Skipped: []skippedEntry{}}
+			for _, s := range p.Scripts {
+				pv.Scripts = append(pv.Scripts, stepView{Name: s.Name, Element: s.Element, Source: s.Source, Digest: s.Digest, Via: s.Via})
+			}
+			for _, s := range p.Skipped {
+				pv.Skipped = append(pv.Skipped, skippedEntry{Name: s.Name, Reason: s.Reason})
+			}
+			iv.Phases = append(iv.Phases, pv)
+		}
+		v.Images = append(v.Images, iv)
+	}
+	return v
+}
+
+func (v *elementsView) writeHuman(w io.Writer) {
+	fmt.Fprint(w, "Element search path (earlier entries win):\n")
+	for i, e := range v.SearchPath {
+		fmt.Fprintf(w, "  %d. %s (%s)\n", i+1, e.Dir, e.Origin)
+	}
+	for _, img := range v.Images {
+		fmt.Fprintf(w, "\n%s (%s)\n", img.Address, img.Arch)
+		fmt.Fprintf(w, "  requested: %s\n", strings.Join(img.Requested, " "))
+		fmt.Fprintf(w, "  elements (%d):\n", len(img.Elements))
+		width := 0
+		for _, e := range img.Elements {
+			width = max(width, len(e.Name))
+		}
+		for _, e := range img.Elements {
+			extra := ""
+			if len(e.Provides) > 0 {
+				extra = "  provides " + strings.Join(e.Provides, ", ")
+			}
+			fmt.Fprintf(w, "    %-*s  %s  [%s]%s\n", width, e.Name, e.Path, e.Origin, extra)
+		}
+		if len(img.Env) > 0 {
+			fmt.Fprint(w, "  environment.d (sourced before every phase, in this order):\n")
+			for _, e := range img.Env {
+				fmt.Fprintf(w, "    %-32s [%s]\n", e.Name, e.Element)
+			}
+		}
+		for _, p := range img.Phases {
+			if len(p.Scripts) == 0 && len(p.Skipped) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "  %s:\n", p.Phase)
+			for _, s := range p.Scripts {
+				via := ""
+				if s.Via != "" {
+					via = "  via " + s.Via
+				}
+				fmt.Fprintf(w, "    %-32s [%s]%s\n", s.Name, s.Element, via)
+			}
+			for _, s := range p.Skipped {
+				fmt.Fprintf(w, "    (skipped) %-22s %s\n", s.Name, s.Reason)
+			}
+		}
+	}
+}
