@@ -116,6 +116,9 @@ func needGNU(t *testing.T, tool string) {
 // returns its output lines.
 func shell(t *testing.T, script string, lines []string) []string {
 	t.Helper()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not available")
+	}
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
