@@ -2,8 +2,10 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -16,12 +18,36 @@ type attrReader struct {
 	ctx   *hcl.EvalContext
 	attrs hcl.Attributes
 	diags hcl.Diagnostics
-	// sensitive records attributes whose value came from a sensitive variable.
-	sensitive map[string]bool
+	// sensitive records attributes whose value came from a sensitive
+	// variable, in whole or in part; sensitivePaths says which parts.
+	sensitive      map[string]bool
+	sensitivePaths map[string][]cty.Path
 }
 
 func newAttrReader(attrs hcl.Attributes, ctx *hcl.EvalContext) *attrReader {
-	return &attrReader{ctx: ctx, attrs: attrs, sensitive: map[string]bool{}}
+	return &attrReader{ctx: ctx, attrs: attrs, sensitive: map[string]bool{}, sensitivePaths: map[string][]cty.Path{}}
+}
+
+// sensitiveKey reports whether the element key of map or object attribute
+// name holds a sensitive value: so one secret in a map does not hide the
+// rest of it.
+func (r *attrReader) sensitiveKey(name, key string) bool {
+	for _, p := range r.sensitivePaths[name] {
+		if len(p) == 0 {
+			return true
+		}
+		switch step := p[0].(type) {
+		case cty.GetAttrStep:
+			if step.Name == key {
+				return true
+			}
+		case cty.IndexStep:
+			if step.Key.Type() == cty.String && step.Key.IsKnown() && !step.Key.IsNull() && step.Key.AsString() == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *attrReader) has(name string) bool {
@@ -29,17 +55,77 @@ func (r *attrReader) has(name string) bool {
 	return ok
 }
 
+// show quotes the value s of attribute name for a diagnostic, or stands in
+// for it when it came from a sensitive value.
+func (r *attrReader) show(name, s string) string {
+	if r.sensitive[name] {
+		return "(sensitive value)"
+	}
+	return strconv.Quote(s)
+}
+
+// showKey is show for a key of map attribute name: keys are hidden only
+// when the whole map is sensitive, not when one of its values is.
+func (r *attrReader) showKey(name, key string) string {
+	for _, p := range r.sensitivePaths[name] {
+		if len(p) == 0 {
+			return "(sensitive value)"
+		}
+	}
+	return strconv.Quote(key)
+}
+
+// suggest is didYouMean, except for a sensitive value: the suggestion would
+// hint at what it is.
+func (r *attrReader) suggest(name, given string, candidates []string) string {
+	if r.sensitive[name] {
+		return ""
+	}
+	return didYouMean(given, candidates)
+}
+
 // rng is the attribute's value range, for diagnostics about its value.
 func (r *attrReader) rng(name string) *hcl.Range {
 	return r.attrs[name].Expr.Range().Ptr()
 }
 
+// elemRange is the range of element i of list attribute name when the list
+// is written out literally, the tightest place to report that element;
+// otherwise it is the whole value's range.
+func (r *attrReader) elemRange(name string, i int) *hcl.Range {
+	if tc, ok := r.attrs[name].Expr.(*hclsyntax.TupleConsExpr); ok && i < len(tc.Exprs) {
+		return tc.Exprs[i].Range().Ptr()
+	}
+	return r.rng(name)
+}
+
+// keyRange is elemRange for the key of a map attribute written literally.
+func (r *attrReader) keyRange(name, key string) *hcl.Range {
+	if oc, ok := r.attrs[name].Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range oc.Items {
+			k, diags := item.KeyExpr.Value(r.ctx)
+			if diags.HasErrors() {
+				continue
+			}
+			k, _ = k.Unmark()
+			if k.Type() == cty.String && k.IsKnown() && !k.IsNull() && k.AsString() == key {
+				return item.KeyExpr.Range().Ptr()
+			}
+		}
+	}
+	return r.rng(name)
+}
+
 func (r *attrReader) errorf(name, summary, format string, args ...interface{}) {
+	r.errorAt(r.rng(name), summary, format, args...)
+}
+
+func (r *attrReader) errorAt(subject *hcl.Range, summary, format string, args ...interface{}) {
 	r.diags = append(r.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(format, args...),
-		Subject:  r.rng(name),
+		Subject:  subject,
 	})
 }
 
@@ -54,9 +140,12 @@ func (r *attrReader) value(name string, ty cty.Type) (cty.Value, bool) {
 	if diags.HasErrors() {
 		return cty.NilVal, false
 	}
-	v, marks := v.UnmarkDeep()
-	if _, ok := marks[markSensitive]; ok {
-		r.sensitive[name] = true
+	v, pvm := v.UnmarkDeepWithPaths()
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[markSensitive]; ok {
+			r.sensitive[name] = true
+			r.sensitivePaths[name] = append(r.sensitivePaths[name], pm.Path)
+		}
 	}
 	conv, err := convert.Convert(v, ty)
 	if err != nil {

@@ -39,6 +39,10 @@ type instance struct {
 	bases   map[string]cty.Value // "kind.name"
 	images  map[string]cty.Value
 	outputs map[string]cty.Value
+
+	// badRefs are the references already reported as undeclared or invalid;
+	// evaluating them fails again, and that is not worth saying twice.
+	badRefs []hcl.Range
 }
 
 // node is one named value of a module: "local.x", "module.x", "base.k.n",
@@ -60,10 +64,54 @@ func (in *instance) eval() hcl.Diagnostics {
 	nodes, diags := in.graph()
 	order, d := topoSort(nodes)
 	diags = append(diags, d...)
+	// Members of a cycle are never evaluated: they stand in as unknown
+	// values, so what refers to them is not reported as wrong too.
+	evaluated := map[string]bool{}
 	for _, addr := range order {
-		diags = append(diags, in.evalNode(nodes[addr])...)
+		evaluated[addr] = true
+	}
+	for addr := range nodes {
+		if !evaluated[addr] {
+			in.setUnknown(addr)
+		}
+	}
+	for _, addr := range order {
+		for _, dd := range in.evalNode(nodes[addr]) {
+			if !in.alreadyReported(dd) {
+				diags = append(diags, dd)
+			}
+		}
 	}
 	return diags
+}
+
+// setUnknown gives the named value of addr an unknown value.
+func (in *instance) setUnknown(addr string) {
+	kind, name, _ := strings.Cut(addr, ".")
+	switch kind {
+	case "local":
+		in.locals[name] = cty.DynamicVal
+	case "module":
+		in.modules[name] = cty.DynamicVal
+	case "base":
+		in.bases[name] = cty.DynamicVal
+	case "image":
+		in.images[name] = cty.DynamicVal
+	}
+}
+
+// alreadyReported reports whether d is about a reference graph() already
+// reported.
+func (in *instance) alreadyReported(d *hcl.Diagnostic) bool {
+	if d.Subject == nil {
+		return false
+	}
+	for _, r := range in.badRefs {
+		if r.Filename == d.Subject.Filename && r.Start.Byte <= d.Subject.Start.Byte && d.Subject.End.Byte <= r.End.Byte {
+			return true
+		}
+	}
+	return false
 }
 
 func (in *instance) graph() (map[string]*node, hcl.Diagnostics) {
@@ -108,12 +156,16 @@ func (in *instance) graph() (map[string]*node, hcl.Diagnostics) {
 	}
 
 	var diags hcl.Diagnostics
-	for _, n := range nodes {
+	for _, addr := range sortedKeys(nodes) {
+		n := nodes[addr]
 		seen := map[string]bool{}
 		for _, e := range n.exprs {
 			for _, tr := range e.Variables() {
 				dep, d := in.reference(tr, nodes)
 				diags = append(diags, d...)
+				if d.HasErrors() {
+					in.badRefs = append(in.badRefs, tr.SourceRange())
+				}
 				if dep != "" && !seen[dep] {
 					seen[dep] = true
 					n.deps = append(n.deps, dep)
@@ -458,7 +510,7 @@ func (in *instance) evalModuleCall(mc *ModuleCall) (cty.Value, hcl.Diagnostics) 
 			return cty.DynamicVal, diags.Append(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Module calls itself",
-				Detail:   fmt.Sprintf("The module %s is already being evaluated higher up this chain of module calls, so calling it here would never end.", in.loader.rel(dir)),
+				Detail:   fmt.Sprintf("The module %q is already being evaluated higher up this chain of module calls, so calling it here would never end.", in.loader.rel(dir)),
 				Subject:  mc.SourceRange.Ptr(),
 			})
 		}
@@ -476,8 +528,12 @@ func (in *instance) evalModuleCall(mc *ModuleCall) (cty.Value, hcl.Diagnostics) 
 	if child == nil {
 		return cty.DynamicVal, diags
 	}
-	diags = append(diags, checkModuleInputs(mc, child, in.loader.rel(dir))...)
-	if diags.HasErrors() {
+	// A module with errors of its own is still evaluated, as the root
+	// module is, so all its errors show at once; but wrong arguments would
+	// only cause more errors inside it.
+	inputDiags := checkModuleInputs(mc, child, in.loader.rel(dir))
+	diags = append(diags, inputDiags...)
+	if inputDiags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
 
@@ -488,6 +544,9 @@ func (in *instance) evalModuleCall(mc *ModuleCall) (cty.Value, hcl.Diagnostics) 
 	}
 	results := map[string]cty.Value{}
 	var tuple []cty.Value
+	// The module's own functions: file functions resolve against its
+	// directory, in its variables' validation conditions too.
+	childFuncs := functionsFor(child.Dir)
 	for _, key := range keys {
 		extra := map[string]cty.Value{}
 		switch key.kind {
@@ -514,13 +573,13 @@ func (in *instance) evalModuleCall(mc *ModuleCall) (cty.Value, hcl.Diagnostics) 
 					from: fmt.Sprintf("the argument of %s at %s", addr, attr.NameRange.String()),
 				}
 			}
-			val, d := in.loader.variableValue(v, given, in.funcs, in.allowUnknown, addr)
+			val, d := in.loader.variableValue(v, given, childFuncs, in.allowUnknown, addr)
 			diags = append(diags, d...)
 			childVars[name] = val
 		}
 		ci := &instance{
 			loader: in.loader, mod: child, cfg: in.cfg, rootDir: in.rootDir,
-			prefix: addr + ".", funcs: functionsFor(child.Dir), vars: childVars,
+			prefix: addr + ".", funcs: childFuncs, vars: childVars,
 			allowUnknown: in.allowUnknown, stack: append(append([]string(nil), in.stack...), dir),
 		}
 		diags = append(diags, ci.eval()...)

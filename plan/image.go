@@ -53,8 +53,8 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 	}
 	if arch, ok := r.str("arch"); ok {
 		if !slices.Contains(Arches, arch) {
-			r.errorf("arch", "Unknown architecture", "%q is not an architecture tieplan can build for.%s Valid architectures are: %s.",
-				arch, didYouMean(arch, Arches), strings.Join(Arches, ", "))
+			r.errorf("arch", "Unknown architecture", "%s is not an architecture tieplan can build for.%s Valid architectures are: %s.",
+				r.show("arch", arch), r.suggest("arch", arch, Arches), strings.Join(Arches, ", "))
 		}
 		img.Arch = arch
 	}
@@ -62,16 +62,16 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 		img.ElementsRange = *r.rng("elements")
 		if els, ok := r.strings("elements"); ok {
 			seen := map[string]bool{}
-			for _, e := range els {
+			for i, e := range els {
 				switch {
 				case !elementNameRe.MatchString(e):
-					r.errorf("elements", "Invalid element name", "%q is not a valid element name. Element names are directory names inside an element path: letters, digits, '.', '_', '+' and '-', not starting with '.', and never a path.", e)
+					r.errorAt(r.elemRange("elements", i), "Invalid element name", "%s is not a valid element name. Element names are directory names inside an element path: letters, digits, '.', '_', '+' and '-', not starting with '.', and never a path.", r.show("elements", e))
 				case seen[e]:
 					r.diags = append(r.diags, &hcl.Diagnostic{
 						Severity: hcl.DiagWarning,
 						Summary:  "Duplicate element",
-						Detail:   fmt.Sprintf("The element %q is listed more than once; it is used once, as DIB does. Remove the repetition.", e),
-						Subject:  r.rng("elements"),
+						Detail:   fmt.Sprintf("The element %s is listed more than once; it is used once, as DIB does. Remove the repetition.", r.show("elements", e)),
+						Subject:  r.elemRange("elements", i),
 					})
 				default:
 					seen[e] = true
@@ -84,17 +84,17 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 	img.Packages, _ = r.strings("packages")
 	if t, ok := r.str("install_type"); ok {
 		if !installTypeRe.MatchString(t) {
-			r.errorf("install_type", "Invalid install type", "%q is not an install type: DIB install types are lower-case words such as \"package\" or \"source\".", t)
+			r.errorf("install_type", "Invalid install type", "%s is not an install type: DIB install types are lower-case words such as \"package\" or \"source\".", r.show("install_type", t))
 		}
 		img.InstallType = t
 	}
 	if env, ok := r.stringMap("env"); ok {
 		for _, k := range sortedKeys(env) {
 			if !envNameRe.MatchString(k) {
-				r.errorf("env", "Invalid environment variable name", "%q cannot be an environment variable name: use letters, digits and underscores, not starting with a digit.", k)
+				r.errorAt(r.keyRange("env", k), "Invalid environment variable name", "%s cannot be an environment variable name: use letters, digits and underscores, not starting with a digit.", r.showKey("env", k))
 				continue
 			}
-			img.Env[k] = EnvValue{Value: env[k], Sensitive: r.sensitive["env"]}
+			img.Env[k] = EnvValue{Value: env[k], Sensitive: r.sensitiveKey("env", k)}
 		}
 	}
 	diags := r.diags
@@ -166,7 +166,7 @@ func (in *instance) evalNestedBlock(img *Image, nb *NestedBlock, ctx *hcl.EvalCo
 		for _, k := range []string{"owner", "group"} {
 			if v, ok := r.str(k); ok {
 				if !ownerRe.MatchString(v) {
-					r.errorf(k, "Invalid "+k, "%q is not a user or group name or a numeric id.", v)
+					r.errorf(k, "Invalid "+k, "%s is not a user or group name or a numeric id.", r.show(k, v))
 				}
 				if k == "owner" {
 					op.Owner = v
@@ -177,8 +177,8 @@ func (in *instance) evalNestedBlock(img *Image, nb *NestedBlock, ctx *hcl.EvalCo
 		}
 		if after, ok := r.str("after"); ok {
 			if !slices.Contains(filePhases, after) {
-				r.errorf("after", "Invalid phase", "%q is not a phase a %s block can run after.%s Use one of: %s.",
-					after, nb.Type, didYouMean(after, filePhases), strings.Join(filePhases, ", "))
+				r.errorf("after", "Invalid phase", "%s is not a phase a %s block can run after.%s Use one of: %s.",
+					r.show("after", after), nb.Type, r.suggest("after", after, filePhases), strings.Join(filePhases, ", "))
 			}
 			op.After = after
 		}
@@ -210,7 +210,7 @@ func (in *instance) evalNestedBlock(img *Image, nb *NestedBlock, ctx *hcl.EvalCo
 			case p == "" || strings.ContainsRune(p, 0):
 				r.errorf("path", "Invalid artifact path", "An artifact path must be a non-empty file name without NUL characters.")
 			case slices.Contains(strings.Split(filepath.ToSlash(p), "/"), ".."):
-				r.errorf("path", "Invalid artifact path", "The artifact path %q contains \"..\"; give a path inside the configuration directory or an absolute one.", p)
+				r.errorf("path", "Invalid artifact path", "The artifact path %s contains \"..\"; give a path inside the configuration directory or an absolute one.", r.show("path", p))
 			case filepath.IsAbs(p):
 				a.Path = filepath.Clean(p)
 			default:
@@ -262,9 +262,9 @@ func (in *instance) readContent(r *attrReader, what string, decl hcl.Range, cont
 			st, err := os.Stat(p)
 			switch {
 			case err != nil:
-				r.errorf("source", "Source file not found", "Cannot read %s: %s. Relative sources are resolved against the module directory %s.", s, errText(err), in.loader.rel(in.mod.Dir))
+				r.errorf("source", "Source file not found", "Cannot read %s: %s. Relative sources are resolved against the module directory %q.", r.show("source", s), errText(err), in.loader.rel(in.mod.Dir))
 			case !st.Mode().IsRegular():
-				r.errorf("source", "Source is not a file", "%s is not a regular file.", s)
+				r.errorf("source", "Source is not a file", "%s is not a regular file.", r.show("source", s))
 			}
 			*source = p
 		}
@@ -291,7 +291,7 @@ func (r *attrReader) mode(def uint32) uint32 {
 		return def
 	}
 	if !modeRe.MatchString(s) {
-		r.errorf("mode", "Invalid mode", "%q is not an octal file mode: write it like \"0644\" or \"0755\" (digits 0-7 only).", s)
+		r.errorf("mode", "Invalid mode", "%s is not an octal file mode: write it like \"0644\" or \"0755\" (digits 0-7 only).", r.show("mode", s))
 		return def
 	}
 	m, _ := strconv.ParseUint(s, 8, 32)
@@ -319,7 +319,7 @@ func (r *attrReader) size(name string) int64 {
 	}
 	m := sizeRe.FindStringSubmatch(text)
 	if m == nil {
-		r.errorf(name, "Invalid size", "%q is not a size: write a number with a unit K, M, G or T, such as \"2G\" or \"512M\".", text)
+		r.errorf(name, "Invalid size", "%s is not a size: write a number with a unit K, M, G or T, such as \"2G\" or \"512M\".", r.show(name, text))
 		return 0
 	}
 	f, _ := strconv.ParseFloat(m[1], 64)
@@ -344,13 +344,14 @@ func (in *instance) evalBase(b *BaseBlock) (*Base, cty.Value, hcl.Diagnostics) {
 			p = filepath.Join(in.mod.Dir, p)
 		}
 		st, err := os.Stat(p)
+		shown := r.show(name, in.loader.rel(p))
 		switch {
 		case err != nil:
-			r.errorf(name, "Path not found", "Cannot use %s: %s. Relative paths are resolved against the module directory %s.", p, errText(err), in.loader.rel(in.mod.Dir))
+			r.errorf(name, "Path not found", "Cannot use %s: %s. Relative paths are resolved against the module directory %q.", shown, errText(err), in.loader.rel(in.mod.Dir))
 		case wantDir && !st.IsDir():
-			r.errorf(name, "Not a directory", "%s is not a directory.", p)
+			r.errorf(name, "Not a directory", "%s is not a directory.", shown)
 		case !wantDir && !st.Mode().IsRegular():
-			r.errorf(name, "Not a file", "%s is not a regular file.", p)
+			r.errorf(name, "Not a file", "%s is not a regular file.", shown)
 		}
 		return p
 	}

@@ -36,6 +36,9 @@ type Loader struct {
 	modules map[string]*moduleLoad
 	// sensitiveRanges is source text that holds sensitive values.
 	sensitiveRanges []hcl.Range
+	// secrets are the strings of sensitive values, which no diagnostic
+	// text may show (see addSecrets).
+	secrets map[string]bool
 }
 
 type moduleLoad struct {
@@ -118,8 +121,34 @@ func (l *Loader) Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 
 	sort.Slice(cfg.Images, func(i, j int) bool { return cfg.Images[i].Addr < cfg.Images[j].Addr })
 	sort.Slice(cfg.Bases, func(i, j int) bool { return cfg.Bases[i].Addr < cfg.Bases[j].Addr })
+	diags = dedupDiagnostics(diags)
 	l.redactDiagnostics(diags)
 	return cfg, diags
+}
+
+// dedupDiagnostics drops repeats of a diagnostic: each instance of a module
+// evaluates the same expressions, and an error in one is the same error in
+// all.
+func dedupDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		sev             hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := map[key]bool{}
+	out := diags[:0]
+	for _, d := range diags {
+		k := key{sev: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
 }
 
 // module loads dir once; later calls return the same Module, and its
@@ -139,8 +168,10 @@ func (l *Loader) module(dir string, subject *hcl.Range) (*Module, hcl.Diagnostic
 			diags = append(diags, checkModuleSettings(m)...)
 		}
 		for _, v := range m.Variables {
+			// Even a default that is invalid for its type is secret.
 			if v.Sensitive && v.Default != cty.NilVal {
 				l.sensitiveRanges = append(l.sensitiveRanges, v.DefaultRange)
+				l.addSecrets(v.Default)
 			}
 		}
 	}

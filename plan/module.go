@@ -149,7 +149,7 @@ func (l *Loader) loadModule(dir string, subject *hcl.Range) (*Module, hcl.Diagno
 		var f *hcl.File
 		var fdiags hcl.Diagnostics
 		if strings.HasSuffix(path, suffixJSON) {
-			f, fdiags = l.parser.ParseJSONFile(l.rel(path))
+			f, fdiags = l.parseJSONFile(path)
 		} else {
 			f, fdiags = l.parseHCLFile(path)
 		}
@@ -165,6 +165,25 @@ func (l *Loader) loadModule(dir string, subject *hcl.Range) (*Module, hcl.Diagno
 // parseHCLFile reads path and parses it under its display name, so
 // diagnostics name files as the user typed them.
 func (l *Loader) parseHCLFile(path string) (*hcl.File, hcl.Diagnostics) {
+	src, diags := l.readConfigFile(path)
+	if src == nil {
+		return nil, diags
+	}
+	return l.parser.ParseHCL(src, l.rel(path))
+}
+
+// parseJSONFile is parseHCLFile for JSON syntax. (The parser's own
+// ParseJSONFile would open the display name, which is relative to the
+// loader's base directory, not to the process's working directory.)
+func (l *Loader) parseJSONFile(path string) (*hcl.File, hcl.Diagnostics) {
+	src, diags := l.readConfigFile(path)
+	if src == nil {
+		return nil, diags
+	}
+	return l.parser.ParseJSON(src, l.rel(path))
+}
+
+func (l *Loader) readConfigFile(path string) ([]byte, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
@@ -173,7 +192,10 @@ func (l *Loader) parseHCLFile(path string) (*hcl.File, hcl.Diagnostics) {
 			Detail:   fmt.Sprintf("Reading %s failed: %s.", l.rel(path), errText(err)),
 		}}
 	}
-	return l.parser.ParseHCL(src, l.rel(path))
+	if src == nil {
+		src = []byte{}
+	}
+	return src, nil
 }
 
 func (m *Module) decodeFile(f *hcl.File) hcl.Diagnostics {

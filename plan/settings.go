@@ -97,9 +97,9 @@ func decodeSettings(root *Module, ctx *hcl.EvalContext) (*Settings, hcl.Diagnost
 	r := newAttrReader(root.Tieplan.Attrs, ctx)
 	s.RequiredVersion, _ = r.str("required_version")
 	if paths, ok := r.strings("element_paths"); ok {
-		for _, p := range paths {
+		for i, p := range paths {
 			if p == "" {
-				r.errorf("element_paths", "Invalid element path", "An element path must not be empty.")
+				r.errorAt(r.elemRange("element_paths", i), "Invalid element path", "An element path must not be empty.")
 				continue
 			}
 			if !filepath.IsAbs(p) {

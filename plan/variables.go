@@ -37,8 +37,10 @@ type Variable struct {
 	Description string
 	Type        cty.Type
 	// defaults fills optional object attributes, as typeexpr's optional().
-	defaults   *typeexpr.Defaults
-	Default    cty.Value // cty.NilVal when there is none
+	defaults *typeexpr.Defaults
+	// Default is cty.NilVal when there is none, and unknown when the one
+	// given is invalid (and reported).
+	Default    cty.Value
 	Sensitive  bool
 	Nullable   bool
 	Validation []*VariableValidation
@@ -101,6 +103,10 @@ func decodeVariableBlock(block *hcl.Block) (*Variable, hcl.Diagnostics) {
 		val, d := a.Expr.Value(nil)
 		diags = append(diags, d...)
 		v.DefaultRange = a.Expr.Range()
+		// An invalid default is reported once, here; the variable then has
+		// an unknown default rather than none, so it is not also reported
+		// as required but unset.
+		v.Default = cty.UnknownVal(v.Type)
 		if !d.HasErrors() {
 			if v.defaults != nil {
 				val = v.defaults.Apply(val)
@@ -199,6 +205,9 @@ type assignment struct {
 	// from names the source for messages: "environment variable TIEPLAN_VAR_x",
 	// "file prod.tievars.hcl", "the --var flag".
 	from string
+	// fromOutside is true for values given outside the configuration
+	// (environment, --var, variables files), which must be literals.
+	fromOutside bool
 }
 
 // rootAssignments collects every assignment for the root module's variables
@@ -236,7 +245,7 @@ func (l *Loader) rootAssignments(root *Module, opts LoadOptions) (map[string]ass
 		expr, d := l.parseRawValue(envVals[name], v, "<value for var."+name+" from "+VarEnvPrefix+name+">")
 		diags = append(diags, d...)
 		if expr != nil {
-			out[name] = assignment{expr: expr, from: from}
+			out[name] = assignment{expr: expr, from: from, fromOutside: true}
 		}
 	}
 
@@ -249,7 +258,7 @@ func (l *Loader) rootAssignments(root *Module, opts LoadOptions) (map[string]ass
 		})
 	}
 	for _, path := range autoFiles {
-		diags = append(diags, l.varFileAssignments(root, path, nil, out)...)
+		diags = append(diags, l.varFileAssignments(root, path, out)...)
 	}
 
 	for _, arg := range opts.VarArgs {
@@ -258,7 +267,7 @@ func (l *Loader) rootAssignments(root *Module, opts LoadOptions) (map[string]ass
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(opts.WorkDir, path)
 			}
-			diags = append(diags, l.varFileAssignments(root, path, &hcl.Range{Filename: "<--var-file " + arg.Value + ">"}, out)...)
+			diags = append(diags, l.varFileAssignments(root, path, out)...)
 			continue
 		}
 		eq := strings.IndexByte(arg.Value, '=')
@@ -285,7 +294,7 @@ func (l *Loader) rootAssignments(root *Module, opts LoadOptions) (map[string]ass
 		expr, d := l.parseRawValue(raw, v, "<value for var."+name+" from --var>")
 		diags = append(diags, d...)
 		if expr != nil {
-			out[name] = assignment{expr: expr, from: "the --var flag"}
+			out[name] = assignment{expr: expr, from: "the --var flag", fromOutside: true}
 		}
 	}
 	return out, diags
@@ -324,7 +333,9 @@ func autoVarFiles(dir string) ([]string, error) {
 // diagnostics.
 func (l *Loader) parseRawValue(raw string, v *Variable, filename string) (hcl.Expression, hcl.Diagnostics) {
 	rng := hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: len(raw) + 1, Byte: len(raw)}}
-	if !v.Sensitive {
+	if v.Sensitive {
+		l.addSecretText(raw)
+	} else {
 		l.addSource(filename, []byte(raw))
 	}
 	if v.Type == cty.String {
@@ -346,19 +357,20 @@ func (l *Loader) parseRawValue(raw string, v *Variable, filename string) (hcl.Ex
 }
 
 // varFileAssignments adds the assignments of one variables file to out.
-func (l *Loader) varFileAssignments(root *Module, path string, subject *hcl.Range, out map[string]assignment) hcl.Diagnostics {
+func (l *Loader) varFileAssignments(root *Module, path string, out map[string]assignment) hcl.Diagnostics {
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if _, err := os.Stat(path); err != nil {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Failed to read variables file",
-			Detail:   fmt.Sprintf("Given variables file %s does not exist or cannot be read: %s.", l.rel(path), errText(err)),
-			Subject:  subject,
+			// No subject: the file is not in the configuration, and the
+			// message names it.
+			Detail: fmt.Sprintf("Given variables file %s does not exist or cannot be read: %s.", l.rel(path), errText(err)),
 		}}
 	}
 	if strings.HasSuffix(path, ".json") {
-		f, diags = l.parser.ParseJSONFile(path)
+		f, diags = l.parseJSONFile(path)
 	} else {
 		f, diags = l.parseHCLFile(path)
 	}
@@ -383,7 +395,7 @@ func (l *Loader) varFileAssignments(root *Module, path string, subject *hcl.Rang
 		if v.Sensitive {
 			l.sensitiveRanges = append(l.sensitiveRanges, attr.Expr.Range())
 		}
-		out[name] = assignment{expr: attr.Expr, from: "file " + attr.Expr.Range().Filename}
+		out[name] = assignment{expr: attr.Expr, from: "file " + attr.Expr.Range().Filename, fromOutside: true}
 	}
 	return diags
 }
@@ -403,10 +415,19 @@ func (l *Loader) variableValue(v *Variable, given *assignment, funcs evalFuncs, 
 		raw, d := given.expr.Value(nil)
 		for _, dd := range d {
 			markSensitiveDiag(dd, v.Sensitive)
+			if dd.Severity == hcl.DiagError && given.fromOutside {
+				// HCL's own words ("Variables may not be used here") do not
+				// say which value is wrong nor what to write instead.
+				dd.Detail = fmt.Sprintf("The value for var.%s from %s must be a literal value, such as \"text\", 42, true or [\"a\", \"b\"]: %s",
+					v.Name, from, dd.Detail)
+			}
 		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			return cty.UnknownVal(v.Type), diags
+		}
+		if v.Sensitive || raw.ContainsMarked() {
+			l.addSecrets(raw)
 		}
 		val = raw
 		if val.IsNull() && !v.Nullable {

@@ -1,0 +1,7 @@
+image "main" {
+  elements = ["vm"]
+}
+
+image "main" { # ERROR: Duplicate image
+  elements = ["vm", "base"]
+}

@@ -1,0 +1,4 @@
+image "main" {
+  base     = "debootstrap.bookworm" # ERROR: Invalid base reference
+  elements = ["vm"]
+}

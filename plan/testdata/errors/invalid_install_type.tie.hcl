@@ -1,0 +1,4 @@
+image "main" {
+  elements     = ["vm"]
+  install_type = "Source" # ERROR: Invalid install type
+}

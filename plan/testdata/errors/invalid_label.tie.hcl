@@ -1,0 +1,3 @@
+image "my image" { # ERROR: Invalid image name
+  elements = ["vm"]
+}

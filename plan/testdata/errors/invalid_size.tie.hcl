@@ -1,0 +1,7 @@
+image "main" {
+  elements = ["vm"]
+
+  artifact "raw" {
+    size = "4 gigs" # ERROR: Invalid size
+  }
+}

@@ -1,0 +1,7 @@
+module "again" {
+  source = "./" # ERROR: Module calls itself
+}
+
+image "main" {
+  elements = ["vm"]
+}

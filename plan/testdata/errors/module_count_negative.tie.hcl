@@ -1,0 +1,5 @@
+module "cloud" {
+  source = "./modules/basic"
+  count  = -1 # ERROR: Invalid count argument
+  name   = "cloud"
+}

@@ -1,0 +1,5 @@
+module "cloud" {
+  source = "./modules/basic"
+  name   = "cloud"
+  size   = "large" # ERROR: Invalid value for variable
+}

@@ -1,0 +1,4 @@
+module "cloud" { # ERROR: Missing required argument
+  source = "./modules/basic"
+  size   = 4
+}

@@ -1,0 +1,3 @@
+module "cloud" { # ERROR: Missing required argument
+  name = "cloud"
+}

@@ -1,0 +1,3 @@
+module "cloud" {
+  source = "./modules/clod" # ERROR: Module source does not exist
+}

@@ -1,0 +1,8 @@
+variable "which" {
+  default = "basic"
+}
+
+module "cloud" {
+  source = "./modules/${var.which}" # ERROR: Invalid module source
+  name   = "cloud"
+}

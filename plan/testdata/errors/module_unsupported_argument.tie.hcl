@@ -1,0 +1,5 @@
+module "cloud" {
+  source = "./modules/basic"
+  name   = "cloud"
+  sise   = 4 # ERROR: Unsupported argument
+}

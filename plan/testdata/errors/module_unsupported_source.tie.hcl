@@ -1,0 +1,4 @@
+module "cloud" {
+  source = "github.com/example/cloud-image" # ERROR: Unsupported module source
+  name   = "cloud"
+}

@@ -1,0 +1,8 @@
+output "suite" {
+  value = "bookworm"
+}
+
+image "main" {
+  description = output.suite # ERROR: Invalid reference
+  elements    = ["vm"]
+}

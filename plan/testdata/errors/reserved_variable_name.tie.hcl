@@ -1,0 +1,7 @@
+variable "count" { # ERROR: Invalid variable name
+  default = 1
+}
+
+image "main" {
+  elements = ["vm"]
+}

@@ -1,0 +1,8 @@
+variable "secret" {
+  default   = "x"
+  sensitive = "maybe" # ERROR: Invalid value
+}
+
+image "main" {
+  elements = ["vm"]
+}

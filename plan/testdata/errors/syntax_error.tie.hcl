@@ -1,0 +1,4 @@
+image "main" {
+  elements = ["vm"]
+  arch = = "amd64" # ERROR: Invalid expression
+}

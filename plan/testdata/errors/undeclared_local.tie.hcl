@@ -1,0 +1,7 @@
+locals {
+  elements = ["vm"]
+}
+
+image "main" {
+  elements = local.element # ERROR: Reference to undeclared local value
+}

@@ -1,0 +1,4 @@
+image "main" {
+  arch     = "amd46" # ERROR: Unknown architecture
+  elements = ["vm"]
+}

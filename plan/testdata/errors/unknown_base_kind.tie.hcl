@@ -1,0 +1,7 @@
+base "debootsrap" "bookworm" { # ERROR: Unknown base kind
+  suite = "bookworm"
+}
+
+image "main" {
+  elements = ["vm"]
+}

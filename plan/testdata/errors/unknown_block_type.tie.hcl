@@ -1,0 +1,4 @@
+# A misspelled top-level block type is reported with a suggestion.
+imag "main" { # ERROR: Unsupported block type
+  elements = ["vm"]
+}

@@ -1,0 +1,4 @@
+image "main" {
+  description = uper("main") # ERROR: Call to unknown function
+  elements    = ["vm"]
+}

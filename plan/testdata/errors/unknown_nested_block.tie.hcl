@@ -1,0 +1,11 @@
+image "main" {
+  elements = ["vm"]
+
+  fille "/etc/motd" { # ERROR: Unsupported block type
+    content = "x"
+  }
+
+  artifact "qcow2" {
+    sise = "4G" # ERROR: Unsupported argument
+  }
+}

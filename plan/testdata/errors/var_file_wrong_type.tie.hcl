@@ -1,0 +1,13 @@
+# tieplan-test: var-file=size = "big" # ERROR: Invalid value for variable
+variable "size" {
+  type    = number
+  default = 2
+}
+
+image "main" {
+  elements = ["vm"]
+
+  artifact "raw" {
+    size = var.size
+  }
+}

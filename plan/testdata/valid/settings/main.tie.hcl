@@ -1,0 +1,11 @@
+# The tieplan block with every setting.
+tieplan {
+  required_version = ">= 0.1.0, < 1.0.0"
+  element_paths    = ["elements", "${path.root}/more-elements"]
+  cache_dir        = ".cache/tieplan"
+  parallelism      = 4
+}
+
+image "main" {
+  elements = ["vm", "my-element"]
+}

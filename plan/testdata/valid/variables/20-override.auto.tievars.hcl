@@ -1,0 +1,3 @@
+arch           = "amd64"
+debug          = true
+extra_packages = ["vim", "curl", "vim"]
