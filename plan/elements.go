@@ -213,7 +213,13 @@ func resolveDiag(img *Image, err error, lib *element.Library, sp *SearchPath) *h
 		}
 		sort.Strings(names)
 		how := "Add the directory that holds it to element_paths in the tieplan block, or to ELEMENTS_PATH."
-		if !contains(img.Elements, missing.Name) {
+		switch {
+		case contains(img.Elements, missing.Name):
+		case missing.Name == "base" && !img.SkipBase:
+			how = "tieplan adds base to every image, as disk-image-create does unless -n: set skip_base = true, or " + strings.ToLower(how[:1]) + how[1:]
+		case strings.HasPrefix(missing.Name, "block-device-") && contains(img.Elements, "vm"):
+			how = "tieplan adds it because vm is listed without a block-device-* element, as disk-image-create does: list one yourself, or " + strings.ToLower(how[:1]) + how[1:]
+		default:
 			how = "It is a dependency of another element (element-deps). " + how
 		}
 		d.Detail = fmt.Sprintf("%s (DIB: %s).%s %s\n\n%s", fmt.Sprintf("No element named %q exists", missing.Name),

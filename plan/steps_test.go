@@ -1,0 +1,203 @@
+package plan_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tieplan/tieplan/plan"
+)
+
+// stepsFixture is a configuration with its own elements: an OS element
+// with scripts in several phases, an installer of static/ files, and an
+// environment.d file.
+var stepsFixture = map[string]string{
+	"main.tie.hcl": `
+tieplan {
+  element_paths = ["elements"]
+}
+image "x" {
+  skip_base = true
+  elements  = ["os", "statics"]
+  env      = { DIB_RELEASE = "bookworm" }
+  file "/etc/motd" {
+    content = "hi\n"
+    after   = "post-install.d"
+  }
+  artifact "tar" {}
+}
+`,
+	"elements/os/element-provides":            "operating-system\n",
+	"elements/os/root.d/10-root":              "#!/bin/sh\necho root\n",
+	"elements/os/extra-data.d/20-copy":        "#!/bin/sh\ncp ~/.ssh/id $TMP_HOOKS_PATH\n",
+	"elements/os/install.d/30-install":        "#!/bin/sh\napt-get install -y vim\n",
+	"elements/os/post-install.d/40-late":      "#!/bin/sh\necho late\n",
+	"elements/os/post-install.d/50-later":     "#!/bin/sh\necho later\n",
+	"elements/os/finalise.d/60-final":         "#!/bin/sh\necho final\n",
+	"elements/os/environment.d/10-os.bash":    "export OS=1\n",
+	"elements/statics/install.d/10-statics":   "#!/bin/sh\ncp -r $(dirname $0)/../static/. /\n",
+	"elements/statics/static/etc/issue":       "Debian\n",
+	"elements/statics/static/usr/bin/tool.sh": "#!/bin/sh\n",
+}
+
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.Contains(name, ".d/") && !strings.Contains(name, "environment.d") || strings.HasSuffix(name, ".sh") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// chainKeys loads dir and returns its image's step addresses and keys.
+func chainKeys(t *testing.T, dir string) (addrs []string, keys map[string]string) {
+	t.Helper()
+	cfg, diags := plan.NewLoader(dir).Load(dir, plan.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	empty := t.TempDir()
+	getenv := func(k string) string {
+		switch k {
+		case "TIEPLAN_DIB_ELEMENTS":
+			return empty
+		case "TIEPLAN_CACHE_DIR":
+			return filepath.Join(empty, "cache")
+		}
+		return ""
+	}
+	_, images, diags := plan.ResolveConfig(cfg, getenv)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	steps, err := plan.BuildSteps(images[0], map[string]*plan.Base{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys = map[string]string{}
+	for _, s := range steps.Chain {
+		addrs = append(addrs, s.Addr)
+		keys[s.Addr] = s.Key
+	}
+	return addrs, keys
+}
+
+func TestStepChain(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, stepsFixture)
+	addrs, _ := chainKeys(t, dir)
+	want := []string{
+		`image.x.step["root.d/10-root"]`,
+		`image.x.step["extra-data.d/20-copy"]`,
+		`image.x.step["install.d/10-statics"]`,
+		`image.x.step["install.d/30-install"]`,
+		`image.x.step["post-install.d/40-late"]`,
+		`image.x.step["post-install.d/50-later"]`,
+		`image.x.file["/etc/motd"]`,
+		`image.x.assemble`,
+		`image.x.artifact["tar"]`,
+	}
+	if !slices.Equal(addrs, want) {
+		t.Errorf("chain:\n%s\nwant:\n%s", strings.Join(addrs, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestKeyStability: a copy elsewhere with every mtime changed has the same
+// keys; edits change the key of the step that observes them and of every
+// step after it, and nothing before.
+func TestKeyStability(t *testing.T) {
+	base := t.TempDir()
+	writeTree(t, base, stepsFixture)
+	addrs, before := chainKeys(t, base)
+	index := func(addr string) int { return slices.Index(addrs, addr) }
+
+	tests := map[string]struct {
+		edit func(t *testing.T, dir string)
+		// firstChanged is the first step whose key must change; "" means
+		// none may.
+		firstChanged string
+	}{
+		"copy with new mtimes": {edit: func(t *testing.T, dir string) {
+			future := time.Now().Add(48 * time.Hour)
+			filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, future, future) })
+		}},
+		"late script edited": {edit: func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"elements/os/post-install.d/40-late": "#!/bin/sh\necho edited\n"})
+		}, firstChanged: `image.x.step["post-install.d/40-late"]`},
+		"static file edited": {edit: func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"elements/statics/static/etc/issue": "Debian 12\n"})
+		}, firstChanged: `image.x.step["install.d/10-statics"]`},
+		"static file mode changed": {edit: func(t *testing.T, dir string) {
+			if err := os.Chmod(filepath.Join(dir, "elements/statics/static/etc/issue"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, firstChanged: `image.x.step["install.d/10-statics"]`},
+		"environment.d edited": {edit: func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"elements/os/environment.d/10-os.bash": "export OS=2\n"})
+		}, firstChanged: `image.x.step["root.d/10-root"]`},
+		"file block edited": {edit: func(t *testing.T, dir string) {
+			src, _ := os.ReadFile(filepath.Join(dir, "main.tie.hcl"))
+			os.WriteFile(filepath.Join(dir, "main.tie.hcl"), []byte(strings.Replace(string(src), `"hi\n"`, `"hello\n"`, 1)), 0o644)
+		}, firstChanged: `image.x.file["/etc/motd"]`},
+		"finalise script edited": {edit: func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"elements/os/finalise.d/60-final": "#!/bin/sh\necho changed\n"})
+		}, firstChanged: `image.x.assemble`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "elsewhere")
+			copyDir(t, base, dir)
+			tc.edit(t, dir)
+			_, after := chainKeys(t, dir)
+			first := len(addrs)
+			if tc.firstChanged != "" {
+				first = index(tc.firstChanged)
+			}
+			for i, a := range addrs {
+				changed := before[a] != after[a]
+				if changed != (i >= first) {
+					t.Errorf("%s: changed=%v, want %v", a, changed, i >= first)
+				}
+			}
+		})
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, info.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Chmod(dst, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
