@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -61,6 +63,68 @@ var workloads = []workload{
 			rssUnder(100 * mb),
 		},
 	},
+	{
+		name: "elements-seed",
+		about: "resolving and hashing the seed example's element closure: tieplan elements examples/bootstrap (load, resolve, merge and hash the hooks tree) " +
+			"vs DIB's own resolver (python3 -m diskimage_builder.element_dependencies) on the same elements",
+		setup: copyExample("bootstrap"),
+		sides: []side{{
+			name: "tieplan",
+			argv: func(h *harness, dir string) []string {
+				return []string{h.tieplan, "elements", "-no-color", dir}
+			},
+			check: wantStdout("image.bootstrap (i386)"),
+		}, {
+			name:  "DIB",
+			other: true,
+			argv: func(h *harness, dir string) []string {
+				return append([]string{"/usr/bin/env", "ELEMENTS_PATH=" + repoPath("elements") + ":" + dibElements,
+					"/usr/bin/python3", "-m", "diskimage_builder.element_dependencies"}, seedElements...)
+			},
+			check: wantStdout("heat-cfntools"),
+		}},
+		goal: []check{
+			wallUnder(10 * time.Millisecond),
+			wallRatioUnder(0.2),
+		},
+	},
+}
+
+// dibElements is Debian's diskimage-builder element library (make deps).
+const dibElements = "/usr/lib/python3/dist-packages/diskimage_builder/elements"
+
+// seedElements is what disk-image-create resolves for the seed example:
+// its elements with base and block-device-mbr added.
+var seedElements = []string{"base", "base", "vm", "bootstrap", "local-config", "stackuser", "heat-cfntools", "debian-minimal", "block-device-mbr"}
+
+// repoPath is a path in the repository, which make bench runs from.
+func repoPath(rel string) string {
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, filepath.FromSlash(rel))
+}
+
+// copyExample is a setup that copies examples/NAME's configuration files.
+func copyExample(name string) func(dir string) error {
+	return func(dir string) error {
+		src := repoPath("examples/" + name)
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			return fmt.Errorf("run from the repository root: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // findWorkload returns the workload called name.

@@ -85,19 +85,30 @@ func Discover(paths []string) (*Library, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list element path %s: %w", dir, err)
 		}
+		// Elements are named after their real path. Resolve the entry's
+		// directory once; only entries that are symlinks need more.
+		realDir, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resolve element path %s: %w", dir, err)
+		}
+		if realDir, err = filepath.Abs(realDir); err != nil {
+			return nil, err
+		}
 		for _, ent := range entries {
-			full := filepath.Join(dir, ent.Name())
-			// os.path.isdir follows symlinks and is false for dangling
-			// or looping links: those are not elements.
-			if st, err := os.Stat(full); err != nil || !st.IsDir() {
+			real := filepath.Join(realDir, ent.Name())
+			switch {
+			case ent.IsDir():
+			case ent.Type()&fs.ModeSymlink != 0:
+				// os.path.isdir follows symlinks and is false for dangling
+				// or looping links: those are not elements.
+				if st, err := os.Stat(real); err != nil || !st.IsDir() {
+					continue
+				}
+				if real, err = filepath.EvalSymlinks(real); err != nil {
+					continue
+				}
+			default:
 				continue
-			}
-			real, err := filepath.EvalSymlinks(full)
-			if err != nil {
-				continue
-			}
-			if abs, err := filepath.Abs(real); err == nil {
-				real = abs
 			}
 			el, err := readElement(filepath.Base(real), real)
 			if err != nil {
@@ -136,17 +147,9 @@ func readElement(name, path string) (*Element, error) {
 // for DIB.
 func readElementSet(el *Element, file string) ([]string, error) {
 	p := filepath.Join(el.Path, file)
-	// Check the type first: reading a named pipe would block forever.
-	st, err := os.Stat(p)
+	data, err := readRegular(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
-	}
-	if err == nil && !st.Mode().IsRegular() {
-		return nil, &ElementFileError{Path: p, Err: fmt.Errorf("it is a %s, not a regular file", describeType(st.Mode()))}
-	}
-	var data []byte
-	if err == nil {
-		data, err = os.ReadFile(p)
 	}
 	if err != nil {
 		return nil, &ElementFileError{Path: p, Err: err}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -85,20 +84,25 @@ func MergeHooks(elements []*Element) (*Hooks, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cannot list element %s: %w", el.Path, err)
 		}
-		var dirs, files []string
+		var dirs []string
+		var files []fs.DirEntry
 		for _, ent := range top {
-			full := filepath.Join(el.Path, ent.Name())
-			// find -follow: symlinks count as what they point to.
-			st, err := os.Stat(full)
-			if err != nil {
-				h.Warnings = append(h.Warnings, fmt.Sprintf("%s: %v; DIB's find skips it too", full, errText(err)))
-				continue
+			isDir, isFile := ent.IsDir(), ent.Type().IsRegular()
+			if ent.Type()&fs.ModeSymlink != 0 {
+				// find -follow: symlinks count as what they point to.
+				full := filepath.Join(el.Path, ent.Name())
+				st, err := os.Stat(full)
+				if err != nil {
+					h.Warnings = append(h.Warnings, fmt.Sprintf("%s: %v; DIB's find skips it too", full, errText(err)))
+					continue
+				}
+				isDir, isFile = st.IsDir(), st.Mode().IsRegular()
 			}
 			switch {
-			case st.IsDir() && ent.Name() != "tests" && ent.Name() != "__pycache__":
+			case isDir && ent.Name() != "tests" && ent.Name() != "__pycache__":
 				dirs = append(dirs, ent.Name())
-			case st.Mode().IsRegular() && !strings.HasSuffix(ent.Name(), ".pyc"):
-				files = append(files, ent.Name())
+			case isFile && !strings.HasSuffix(ent.Name(), ".pyc"):
+				files = append(files, ent)
 			}
 		}
 		for _, d := range dirs {
@@ -106,8 +110,9 @@ func MergeHooks(elements []*Element) (*Hooks, error) {
 				return nil, err
 			}
 		}
-		for _, f := range files {
-			e, err := entryFor(el, f, filepath.Join(el.Path, f))
+		for _, ent := range files {
+			f := ent.Name()
+			e, err := entryFor(el, f, filepath.Join(el.Path, f), ent.Type())
 			if err != nil {
 				return nil, err
 			}
@@ -118,6 +123,9 @@ func MergeHooks(elements []*Element) (*Hooks, error) {
 			}
 			h.Entries[f] = e
 		}
+	}
+	if err := h.hashAll(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
@@ -141,7 +149,7 @@ func (h *Hooks) mergeSubdir(el *Element, dir string) error {
 		if prev, ok := h.Entries[rel]; ok && h.isRegular(prev) {
 			return &DuplicateHookError{Path: rel, First: prev, Element: el.Name, Source: filepath.Join(src, name)}
 		}
-		if err := h.copyTree(el, rel, filepath.Join(src, name)); err != nil {
+		if err := h.copyTree(el, rel, filepath.Join(src, name), ent.Type()); err != nil {
 			return err
 		}
 	}
@@ -173,8 +181,8 @@ func (h *Hooks) isRegular(e *HookEntry) bool {
 
 // copyTree is `cp -a src $H/rel`: symlinks stay symlinks, directories merge,
 // files replace files.
-func (h *Hooks) copyTree(el *Element, rel, src string) error {
-	e, err := entryFor(el, rel, src)
+func (h *Hooks) copyTree(el *Element, rel, src string, typ fs.FileMode) error {
+	e, err := entryFor(el, rel, src, typ)
 	if err != nil {
 		return err
 	}
@@ -202,39 +210,57 @@ func (h *Hooks) copyTree(el *Element, rel, src string) error {
 		return fmt.Errorf("cannot list %s: %w", src, err)
 	}
 	for _, ent := range ents {
-		if err := h.copyTree(el, rel+"/"+ent.Name(), filepath.Join(src, ent.Name())); err != nil {
+		if err := h.copyTree(el, rel+"/"+ent.Name(), filepath.Join(src, ent.Name()), ent.Type()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// entryFor describes src without following a final symlink (cp -a), and
-// hashes file content.
-func entryFor(el *Element, rel, src string) (*HookEntry, error) {
-	st, err := os.Lstat(src)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", src, err)
-	}
-	e := &HookEntry{Path: rel, Element: el.Name, Source: src, Mode: st.Mode()}
+// entryFor describes src, whose type (from its directory listing) is typ,
+// without following a final symlink (cp -a), and hashes file content.
+// Types come from the listing, so only symlinks and files cost syscalls.
+func entryFor(el *Element, rel, src string, typ fs.FileMode) (*HookEntry, error) {
+	e := &HookEntry{Path: rel, Element: el.Name, Source: src}
+	var err error
 	switch {
-	case st.Mode()&fs.ModeSymlink != 0:
-		e.Kind = KindSymlink
+	case typ&fs.ModeSymlink != 0:
+		e.Kind, e.Mode = KindSymlink, fs.ModeSymlink|0o777
 		if e.Target, err = os.Readlink(src); err != nil {
 			return nil, fmt.Errorf("cannot read link %s: %w", src, err)
 		}
-	case st.IsDir():
-		e.Kind = KindDir
-	case st.Mode().IsRegular():
-		e.Kind = KindFile
-		e.Size = st.Size()
-		if e.Digest, err = fileDigest(src); err != nil {
-			return nil, err
-		}
+	case typ.IsDir():
+		e.Kind, e.Mode = KindDir, fs.ModeDir|0o755
+	case typ.IsRegular():
+		// Hashed later, in parallel (hashAll), or on demand (sameContent).
+		e.Kind, e.Mode = KindFile, 0o644
 	default:
-		return nil, fmt.Errorf("%s is a %s; elements may hold only files, directories and symlinks", src, st.Mode().Type())
+		return nil, fmt.Errorf("%s is a %s; elements may hold only files, directories and symlinks", src, describeType(typ))
 	}
 	return e, nil
+}
+
+// hash fills in a file entry's digest, mode and size if not done yet.
+func (e *HookEntry) hash() error {
+	if e.Kind != KindFile || e.Digest != "" || e.Source == "" {
+		return nil
+	}
+	d, mode, size, err := digestRegular(e.Source)
+	if err != nil {
+		return err
+	}
+	e.Digest, e.Mode, e.Size = d, mode, size
+	return nil
+}
+
+// hashAll hashes every file entry not hashed yet.
+func (h *Hooks) hashAll() error {
+	for _, e := range h.Entries {
+		if err := e.hash(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DigestBytes is the content digest tieplan uses for files: "sha256:<hex>".
@@ -243,23 +269,16 @@ func DigestBytes(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// DigestFile is DigestBytes of a file's content, read in a stream.
-func DigestFile(p string) (string, error) { return fileDigest(p) }
-
-func fileDigest(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", p, err)
-	}
-	defer f.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", p, err)
-	}
-	return "sha256:" + hex.EncodeToString(sum.Sum(nil)), nil
+// DigestFile is DigestBytes of a regular file's content, read in a stream.
+func DigestFile(p string) (string, error) {
+	d, _, _, err := digestRegular(p)
+	return d, err
 }
 
 func sameContent(a, b *HookEntry) bool {
+	if a.hash() != nil || b.hash() != nil {
+		return false
+	}
 	return a.Kind == b.Kind && a.Digest == b.Digest && a.Target == b.Target && a.Mode.Perm() == b.Mode.Perm()
 }
 
