@@ -70,7 +70,15 @@ type Step struct {
 	Key       string
 	Parent    *Step
 	DeclRange hcl.Range
+	// Output is where an artifact step writes its file.
+	Output string
+	// Text is the script or file content the step was keyed on, kept so
+	// a later plan can show a line diff (small files only).
+	Text []byte
 }
+
+// maxTextKept bounds the content a step keeps for line diffs.
+const maxTextKept = 256 << 10
 
 // Steps is an image's chain of steps, first to last, with its artifacts.
 type Steps struct {
@@ -151,7 +159,7 @@ func BuildSteps(ri *ResolvedImage, bases map[string]*Base) (*Steps, error) {
 			opts[k] = v
 		}
 		b.add(&Step{Addr: fmt.Sprintf("%s.artifact[%q]", img.Addr, a.Format), Kind: StepArtifact, Name: a.Format,
-			Host: true, DeclRange: a.DeclRange},
+			Host: true, Output: a.Path, DeclRange: a.DeclRange},
 			map[string]interface{}{"format": a.Format, "compress": a.Compress, "size": a.Size, "options": opts}, false)
 	}
 	return b.out, nil
@@ -266,6 +274,9 @@ func (b *stepBuilder) addScript(s *element.Script, p *element.Phase) error {
 			st.DeclRange = is.DeclRange
 		}
 	}
+	if len(text) <= maxTextKept {
+		st.Text = text
+	}
 	b.add(st, b.scriptFields(s, text), true)
 	return nil
 }
@@ -291,8 +302,12 @@ func (b *stepBuilder) addFile(f *FileOp) error {
 			fields["digest"] = d
 		}
 	}
-	b.add(&Step{Addr: fmt.Sprintf("%s.%s[%q]", b.img.Addr, f.Kind, f.Path), Kind: StepFile, Name: f.Path,
-		Source: f.Source, DeclRange: f.DeclRange}, fields, false)
+	st := &Step{Addr: fmt.Sprintf("%s.%s[%q]", b.img.Addr, f.Kind, f.Path), Kind: StepFile, Name: f.Path,
+		Source: f.Source, DeclRange: f.DeclRange}
+	if f.Content != nil && !f.Sensitive && len(*f.Content) <= maxTextKept {
+		st.Text = []byte(*f.Content)
+	}
+	b.add(st, fields, false)
 	return nil
 }
 

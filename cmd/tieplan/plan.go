@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tieplan/tieplan/exec/store"
+	"github.com/tieplan/tieplan/plan"
+)
+
+func init() {
+	register("plan", "Show which steps apply will reuse, build or rebuild, and why", runPlan)
+}
+
+const planUsage = `Usage: tieplan plan [options] [DIR]
+
+  Resolves every image of the configuration in DIR (default: the current
+  directory) into its chain of steps, computes each step's cache key, and
+  compares them with the layer cache and with what the last apply recorded.
+  Each step is shown as reused (=), built (+), rebuilt (~) with the reason,
+  removed (-), or evaluated at apply (<=). Nothing is built.
+
+Exit status: 0 success, 1 error; with -detailed-exitcode, 0 no changes,
+1 error, 2 changes.`
+
+// planFormatVersion is the version of plan -json's shape.
+const planFormatVersion = "1.0"
+
+type planArgs struct {
+	dir              string
+	json             bool
+	concise          bool
+	detailedExitcode bool
+	noColor          bool
+	replace          []string
+	target           []string
+	explain          string
+	lockTimeout      time.Duration
+	vars             []plan.VarArg
+}
+
+func runPlan(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet("plan")
+	var a planArgs
+	fs.BoolVar(&a.json, "json", false, "print the plan as JSON, with every step's key and key pre-image")
+	fs.BoolVar(&a.concise, "concise", false, "one line per changed step, no reasons' details")
+	fs.BoolVar(&a.detailedExitcode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	fs.StringArrayVar(&a.replace, "replace", nil, "rebuild the step (or image) at `ADDR` and everything after it, whatever the cache holds (repeatable)")
+	fs.StringArrayVar(&a.target, "target", nil, "plan only the image or step at `ADDR` and what it needs (repeatable; for exceptional use)")
+	fs.StringVar(&a.explain, "explain", "", "print the full key pre-image of the step at `ADDR` and, against the last apply, the leaves that differ")
+	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	fs.BoolVar(&a.noColor, "no-color", false, "never colour the output")
+	addVarFlags(fs, &a.vars)
+	if done, code := parseFlags(env, fs, planUsage, args); done {
+		return code
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(env.Stderr, "Error: plan takes at most one directory, got %d arguments\n\n", fs.NArg())
+		writeCommandUsage(env.Stderr, fs, planUsage)
+		return exitError
+	}
+	a.dir = "."
+	if fs.NArg() == 1 {
+		a.dir = fs.Arg(0)
+	}
+	p, code := makePlan(ctx, env, &a)
+	if p == nil {
+		return code
+	}
+	switch {
+	case a.explain != "":
+		return explainStep(env, p, a.explain)
+	case a.json:
+		out, _ := json.MarshalIndent(struct {
+			FormatVersion  string `json:"format_version"`
+			TieplanVersion string `json:"tieplan_version"`
+			*plan.Plan
+			Changed bool `json:"changed"`
+		}{planFormatVersion, plan.Version, p, !p.Empty()}, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", out)
+	default:
+		v := &planView{w: env.Stdout, workDir: env.Dir, concise: a.concise}
+		v.render(p)
+	}
+	if a.detailedExitcode && !p.Empty() {
+		return 2
+	}
+	return exitOK
+}
+
+// makePlan loads, resolves and diffs; on failure it has printed the
+// diagnostics and returns a nil plan with the exit code.
+func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
+	loader := plan.NewLoader(env.Dir)
+	dir := absFrom(env.Dir, a.dir)
+	cfg, diags := loader.Load(dir, plan.LoadOptions{Env: env.Environ, VarArgs: a.vars, WorkDir: env.Dir})
+	color := env.StderrTTY && !a.noColor
+	if diags.HasErrors() {
+		writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)
+		return nil, exitError
+	}
+	planned, d := plan.BuildAll(cfg, env.Getenv)
+	diags = append(diags, d...)
+	writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)
+	if diags.HasErrors() {
+		return nil, exitError
+	}
+	images, err := selectTargets(planned.Images, a.target)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return nil, exitError
+	}
+	prior, err := readPrior(ctx, dir, a.lockTimeout)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return nil, exitError
+	}
+	cacheDir := plan.CacheDir(cfg.Settings, env.Getenv)
+	p := plan.Diff(images, plan.DiffOptions{
+		Prior:     prior,
+		Layers:    layerIndex{store.Dir{Root: cacheDir}},
+		Inputs:    plan.NewInputStore(cacheDir),
+		Replace:   a.replace,
+		Variables: plan.DisplayVariables(cfg.Variables),
+	})
+	return p, exitOK
+}
+
+// layerIndex adapts the local store to the planner's view of a cache.
+type layerIndex struct{ d store.Dir }
+
+func (l layerIndex) Lookup(key string) (plan.LayerInfo, bool) {
+	info, ok := l.d.Lookup(key)
+	return plan.LayerInfo{Created: info.Created}, ok
+}
+
+// selectTargets keeps the images and steps -target names, with the steps
+// each needs (those before it in its chain).
+func selectTargets(images []*plan.Steps, targets []string) ([]*plan.Steps, error) {
+	if len(targets) == 0 {
+		return images, nil
+	}
+	var out []*plan.Steps
+	found := map[string]bool{}
+	for _, img := range images {
+		keep := -1
+		for _, t := range targets {
+			if t == img.Image.Image.Addr {
+				keep, found[t] = len(img.Chain)-1, true
+			}
+			for i, s := range img.Chain {
+				if s.Addr == t {
+					keep, found[t] = max(keep, i), true
+				}
+			}
+		}
+		if keep >= 0 {
+			cut := *img
+			cut.Chain = img.Chain[:keep+1]
+			out = append(out, &cut)
+		}
+	}
+	for _, t := range targets {
+		if !found[t] {
+			return nil, fmt.Errorf("-target %q matches no image or step; run tieplan plan to see the addresses", t)
+		}
+	}
+	return out, nil
+}
+
+// explainStep prints the full key pre-image of one step and, when the last
+// apply recorded it, the leaves that differ.
+func explainStep(env *Env, p *plan.Plan, addr string) int {
+	for _, ip := range p.Images {
+		for _, c := range ip.Changes {
+			if c.Addr != addr || c.PreImage == nil {
+				continue
+			}
+			fmt.Fprintf(env.Stdout, "%s\n  key: %s\n  action: %s\n\nKey pre-image:\n", c.Addr, c.Key, c.Action)
+			out, _ := json.MarshalIndent(c.PreImage, "  ", "  ")
+			fmt.Fprintf(env.Stdout, "  %s\n", out)
+			if c.PriorKey != "" && c.PriorKey != c.Key {
+				fmt.Fprintf(env.Stdout, "\nDiffers from the last apply (%s):\n", c.PriorKey)
+				for _, r := range c.Reasons {
+					line := "  - " + r.Message
+					if r.Before != "" || r.After != "" {
+						line += fmt.Sprintf(": %s → %s", r.Before, r.After)
+					}
+					fmt.Fprintln(env.Stdout, line)
+				}
+			}
+			return exitOK
+		}
+	}
+	fmt.Fprintf(env.Stderr, "Error: no step at %q; run tieplan plan to see the addresses\n", addr)
+	return exitError
+}

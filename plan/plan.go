@@ -1,0 +1,124 @@
+package plan
+
+import "time"
+
+// Action is what apply will do with one step.
+type Action string
+
+// Actions, with the symbols the views draw.
+const (
+	ActionReuse   Action = "reuse"   // =  the key's layer is in the cache
+	ActionBuild   Action = "build"   // +  new: no earlier build of this step
+	ActionRebuild Action = "rebuild" // ~  built before, but its inputs or layer changed
+	ActionRemove  Action = "remove"  // -  no longer produced
+	ActionRead    Action = "read"    // <= reads the host: evaluated at apply
+)
+
+// Symbol is the plan symbol of an action.
+func (a Action) Symbol() string {
+	switch a {
+	case ActionReuse:
+		return "="
+	case ActionBuild:
+		return "+"
+	case ActionRebuild:
+		return "~"
+	case ActionRemove:
+		return "-"
+	case ActionRead:
+		return "<="
+	}
+	panic("unknown action " + string(a))
+}
+
+// Reason codes, stable for JSON consumers.
+const (
+	ReasonNew           = "new"
+	ReasonScriptChanged = "script_changed"
+	ReasonInputChanged  = "input_changed"
+	ReasonEnvChanged    = "env_changed"
+	ReasonEnvDChanged   = "environment_d_changed"
+	ReasonVarChanged    = "variable_changed"
+	ReasonParentChanged = "parent_changed"
+	ReasonEvicted       = "evicted"
+	ReasonMaxAge        = "max_age"
+	ReasonReplace       = "replace"
+	ReasonReadsHost     = "reads_host"
+	ReasonRemoved       = "not_in_configuration"
+	ReasonCached        = "cached"
+)
+
+// Reason explains one action.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Diff is a unified diff of a changed script, when both texts are known.
+	Diff string `json:"diff,omitempty"`
+	// Before and After are the old and new values of a changed setting;
+	// both are "(sensitive value)" for sensitive ones.
+	Before    string `json:"before,omitempty"`
+	After     string `json:"after,omitempty"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Change is the plan for one step.
+type Change struct {
+	Addr     string    `json:"address"`
+	Image    string    `json:"image"`
+	Kind     StepKind  `json:"kind"`
+	Phase    string    `json:"phase,omitempty"`
+	Name     string    `json:"name"`
+	Element  string    `json:"element,omitempty"`
+	Action   Action    `json:"action"`
+	Reasons  []Reason  `json:"reasons"`
+	Key      string    `json:"key,omitempty"`
+	PreImage *PreImage `json:"pre_image,omitempty"`
+	// PriorKey is the key recorded for this address by the last apply.
+	PriorKey string `json:"prior_key,omitempty"`
+	Network  bool   `json:"network,omitempty"`
+	// CachedAt is when the reused layer was built.
+	CachedAt time.Time `json:"cached_at,omitempty"`
+	// PriorDuration is how long the step took when last built.
+	PriorDuration time.Duration `json:"prior_duration,omitempty"`
+	// SharedWith lists identical steps (same key) of other images: one
+	// node of the DAG, built once.
+	SharedWith []string `json:"shared_with,omitempty"`
+	Step       *Step    `json:"-"`
+}
+
+// ImagePlan is the plan for one image.
+type ImagePlan struct {
+	Addr    string    `json:"address"`
+	Arch    string    `json:"arch,omitempty"`
+	Changes []*Change `json:"changes"`
+	// Removed is set for an image in the state that the configuration no
+	// longer has.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// Summary counts the actions of a plan.
+type Summary struct {
+	Build   int `json:"build"`
+	Rebuild int `json:"rebuild"`
+	Reuse   int `json:"reuse"`
+	Remove  int `json:"remove"`
+	Read    int `json:"read"`
+}
+
+// Plan is what apply will do, image by image, and why.
+type Plan struct {
+	Images  []*ImagePlan `json:"images"`
+	Summary Summary      `json:"summary"`
+	// Estimate is the apply time predicted from recorded durations;
+	// Unestimated counts steps that have none.
+	Estimate    time.Duration `json:"estimate"`
+	Unestimated int           `json:"unestimated"`
+}
+
+// Empty reports whether applying the plan would change nothing. Steps that
+// read the host still run at apply, but when their result is unchanged
+// everything after them is reused, so they alone are not a change.
+func (p *Plan) Empty() bool {
+	s := p.Summary
+	return s.Build+s.Rebuild+s.Remove == 0
+}
