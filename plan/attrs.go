@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -223,4 +225,32 @@ func (r *attrReader) integer(name string) (int64, bool) {
 		return 0, false
 	}
 	return i, true
+}
+
+// duration reads a duration such as "30d", "12h" or "90m": Go's units plus
+// d (days) and w (weeks), which is how cache ages are thought of.
+func (r *attrReader) duration(name string) (time.Duration, bool) {
+	s, ok := r.str(name)
+	if !ok {
+		return 0, false
+	}
+	d, err := parseDuration(s)
+	if err != nil || d <= 0 {
+		r.errorf(name, "Invalid duration", "%q is not a duration: write a positive number with a unit, such as \"30d\", \"12h\" or \"90m\" (units: w, d, h, m, s).", s)
+		return 0, false
+	}
+	return d, true
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	for unit, mult := range map[string]time.Duration{"w": 7 * 24 * time.Hour, "d": 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil {
+				return 0, err
+			}
+			return time.Duration(f * float64(mult)), nil
+		}
+	}
+	return time.ParseDuration(s)
 }

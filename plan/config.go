@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -31,7 +33,10 @@ type Settings struct {
 	// CacheDir is empty when not set: TIEPLAN_CACHE_DIR or the default apply.
 	CacheDir    string
 	Parallelism int
-	DeclRange   hcl.Range
+	// MaxAge turns cached layers older than it into rebuilds (they may hold
+	// stale packages from the network); 0 means no limit.
+	MaxAge    time.Duration
+	DeclRange hcl.Range
 }
 
 // DefaultParallelism is how many images apply builds at once by default.
@@ -59,6 +64,8 @@ type Image struct {
 	Files       []*FileOp
 	Scripts     []*Script
 	Artifacts   []*Artifact
+	// MaxAge overrides the tieplan block's max_age for this image.
+	MaxAge time.Duration
 
 	DeclRange     hcl.Range
 	ElementsRange hcl.Range

@@ -81,6 +81,7 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 		}
 	}
 	img.SkipBase, _ = r.boolean("skip_base")
+	img.MaxAge, _ = r.duration("max_age")
 	img.Packages, _ = r.strings("packages")
 	if t, ok := r.str("install_type"); ok {
 		if !installTypeRe.MatchString(t) {

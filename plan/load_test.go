@@ -1064,7 +1064,7 @@ locals {
 // regression anywhere shows in TestValidConfigs.
 func TestValidConfigsCoverage(t *testing.T) {
 	want := []string{
-		"tieplan.required_version", "tieplan.element_paths", "tieplan.cache_dir", "tieplan.parallelism",
+		"tieplan.required_version", "tieplan.element_paths", "tieplan.cache_dir", "tieplan.parallelism", "tieplan.max_age",
 		"variable.type", "variable.default", "variable.description", "variable.sensitive", "variable.nullable",
 		"variable.validation.condition", "variable.validation.error_message",
 		"locals",
@@ -1072,7 +1072,7 @@ func TestValidConfigsCoverage(t *testing.T) {
 		"base:debootstrap.components", "base:debootstrap.include", "base:debootstrap.keyring",
 		"base:tarball.path", "base:tarball.url", "base:tarball.sha256", "base:directory.path",
 		"image.base", "image.arch", "image.elements", "image.skip_base", "image.packages",
-		"image.install_type", "image.env", "image.description",
+		"image.install_type", "image.env", "image.description", "image.max_age",
 		"image.file.content", "image.file.source", "image.file.mode", "image.file.owner", "image.file.group", "image.file.after",
 		"image.directory.mode", "image.directory.owner", "image.directory.group", "image.directory.after",
 		"image.symlink.target", "image.symlink.owner", "image.symlink.group", "image.symlink.after",

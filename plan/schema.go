@@ -41,6 +41,7 @@ var tieplanSchema = &hcl.BodySchema{
 		{Name: "element_paths"},
 		{Name: "cache_dir"},
 		{Name: "parallelism"},
+		{Name: "max_age"},
 	},
 }
 
@@ -80,6 +81,7 @@ var imageSchema = &hcl.BodySchema{
 		{Name: "packages"},
 		{Name: "install_type"},
 		{Name: "env"},
+		{Name: "max_age"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: blockFile, LabelNames: []string{"path"}},

@@ -18,7 +18,7 @@ func functionsFor(dir string) evalFuncs {
 
 // settingsOnlyInRoot are tieplan block settings that concern a whole run, so
 // a module may not set them.
-var settingsOnlyInRoot = []string{"element_paths", "cache_dir", "parallelism"}
+var settingsOnlyInRoot = []string{"element_paths", "cache_dir", "parallelism", "max_age"}
 
 // checkRequiredVersion checks a module's required_version against this
 // tieplan. It must be a literal: it is checked before anything is evaluated.
@@ -113,6 +113,9 @@ func decodeSettings(root *Module, ctx *hcl.EvalContext) (*Settings, hcl.Diagnost
 			c = filepath.Join(root.Dir, c)
 		}
 		s.CacheDir = filepath.Clean(c)
+	}
+	if d, ok := r.duration("max_age"); ok {
+		s.MaxAge = d
 	}
 	if n, ok := r.integer("parallelism"); ok {
 		if n < 1 || n > 256 {

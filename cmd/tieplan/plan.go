@@ -123,9 +123,24 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		Layers:    layerIndex{store.Dir{Root: cacheDir}},
 		Inputs:    plan.NewInputStore(cacheDir),
 		Replace:   a.replace,
+		MaxAge:    maxAge(cfg),
 		Variables: plan.DisplayVariables(cfg.Variables),
 	})
 	return p, exitOK
+}
+
+// maxAge is each image's max_age, or the tieplan block's.
+func maxAge(cfg *plan.Config) func(string) time.Duration {
+	byImage := map[string]time.Duration{}
+	for _, img := range cfg.Images {
+		byImage[img.Addr] = img.MaxAge
+	}
+	return func(image string) time.Duration {
+		if d := byImage[image]; d > 0 {
+			return d
+		}
+		return cfg.Settings.MaxAge
+	}
 }
 
 // layerIndex adapts the local store to the planner's view of a cache.

@@ -11,6 +11,7 @@ image "full" {
   skip_base    = false
   packages     = ["openssh-server", "curl"]
   install_type = "source"
+  max_age      = "12h"
   env = {
     DIB_RELEASE   = "bookworm"
     DIB_DEBUG     = "1"

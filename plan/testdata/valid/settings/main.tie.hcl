@@ -4,6 +4,7 @@ tieplan {
   element_paths    = ["elements", "${path.root}/more-elements"]
   cache_dir        = ".cache/tieplan"
   parallelism      = 4
+  max_age          = "30d"
 }
 
 image "main" {
