@@ -96,6 +96,7 @@ func Diff(images []*Steps, opts DiffOptions) *Plan {
 			maxAge = opts.MaxAge(ip.Addr)
 		}
 		forced, varsShown := false, false
+		var lastOwn []Reason
 		seen := map[string]bool{}
 		for _, s := range img.Chain {
 			seen[s.Addr] = true
@@ -146,6 +147,14 @@ func Diff(images []*Steps, opts DiffOptions) *Plan {
 			default:
 				c.Action = ActionRebuild
 				c.Reasons = changeReasons(ps.PreImage, s, opts.Inputs)
+				// The same change seen again by a later step (a new env
+				// value, say) is said once: later steps rebuilt only for
+				// it read as following their parent.
+				if sameReasons(c.Reasons, lastOwn) {
+					c.Reasons = []Reason{{Code: ReasonParentChanged, Message: "parent changed"}}
+				} else if !onlyParent(c.Reasons) {
+					lastOwn = c.Reasons
+				}
 				if !varsShown && len(varReasons) > 0 && !onlyParent(c.Reasons) {
 					c.Reasons = append(c.Reasons, varReasons...)
 					varsShown = true
@@ -221,6 +230,18 @@ func replaced(targets []string, step, image string) bool {
 		}
 	}
 	return false
+}
+
+func sameReasons(a, b []Reason) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for i := range a {
+		if a[i].Code == ReasonScriptChanged || a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func onlyParent(rs []Reason) bool {

@@ -554,7 +554,7 @@ func TestErrorDetails(t *testing.T) {
 		{"duplicate_local.tie.hcl", "Duplicate local value", []string{"main.tie.hcl:2,"}},
 		{"duplicate_artifact.tie.hcl", "Duplicate artifact block", []string{"main.tie.hcl:4,"}},
 		{"local_cycle.tie.hcl", "Cycle in local values", []string{"local.a (main.tie.hcl:3", "local.b (main.tie.hcl:4", "local.c (main.tie.hcl:5"}},
-		{"env_wrong_type.tie.hcl", "Invalid value for variable", []string{"environment variable TIEPLAN_VAR_size", "number required"}},
+		{"env_wrong_type.tie.hcl", "Invalid value for variable", []string{"environment variable TIEPLAN_VAR_size", "a number is required"}},
 		{"var_file_wrong_type.tie.hcl", "Invalid value for variable", []string{"file v1.tievars.hcl", "number"}},
 		{"auto_var_file_wrong_type.tie.hcl", "Invalid value for variable", []string{"file a1.auto.tievars.hcl", "list of string required"}},
 		{"variable_validation.tie.hcl", "Invalid value for variable", []string{"The arch must be amd64 or arm64."}},

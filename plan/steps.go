@@ -166,14 +166,16 @@ func BuildSteps(ri *ResolvedImage, bases map[string]*Base) (*Steps, error) {
 }
 
 type stepBuilder struct {
-	ri     *ResolvedImage
-	img    *Image
-	hooks  *element.Hooks
-	env    map[string]string
-	envD   []NamedDigest
-	shared map[string]string
-	last   *Step
-	out    *Steps
+	ri    *ResolvedImage
+	img   *Image
+	hooks *element.Hooks
+	env   map[string]string
+	envD  []NamedDigest
+	// envDText is the text of all environment.d files, read once.
+	envDText []byte
+	shared   map[string]string
+	last     *Step
+	out      *Steps
 }
 
 // add links s after the last step, keys it, and appends it. withEnv says
@@ -193,7 +195,7 @@ func (b *stepBuilder) add(s *Step, fields map[string]interface{}, withEnv bool) 
 		Fields: fields,
 	}
 	if withEnv {
-		s.PreImage.Env = b.env
+		s.PreImage.Env = b.envFor(s.Text)
 		s.PreImage.EnvironmentD = b.envD
 	}
 	s.Key = s.PreImage.Key()
@@ -201,6 +203,49 @@ func (b *stepBuilder) add(s *Step, fields map[string]interface{}, withEnv bool) 
 	if s.Kind != StepArtifact {
 		b.last = s
 	}
+}
+
+// perImageVars are variables that name the image or its element set.
+// Only scripts that mention them (or read them through DIB's library or
+// environment.d) can observe them; leaving them out of other steps' keys
+// lets images with different names or extra elements share the steps
+// before those elements' scripts.
+var perImageVars = map[string][]string{
+	"IMAGE_NAME":    {"IMAGE_NAME", "_LIB"},
+	"IMAGE_ELEMENT": {"IMAGE_ELEMENT", "get_image_element_array", "_LIB", "element-info"},
+}
+
+// envFor is the environment a step with text is keyed on.
+func (b *stepBuilder) envFor(text []byte) map[string]string {
+	env := make(map[string]string, len(b.env))
+	for k, v := range b.env {
+		env[k] = v
+	}
+	for name, mentions := range perImageVars {
+		seen := text == nil // no text (assemble): keep everything
+		for _, m := range mentions {
+			seen = seen || strings.Contains(string(text), m) || b.envDMentions(m)
+		}
+		if !seen {
+			delete(env, name)
+		}
+	}
+	return env
+}
+
+// envDMentions reports whether any environment.d file mentions s.
+func (b *stepBuilder) envDMentions(s string) bool {
+	if b.envDText == nil {
+		b.envDText = []byte{}
+		for _, e := range b.ri.Env {
+			if e.Source != "" {
+				if t, err := os.ReadFile(e.Source); err == nil {
+					b.envDText = append(b.envDText, t...)
+				}
+			}
+		}
+	}
+	return strings.Contains(string(b.envDText), s)
 }
 
 func (b *stepBuilder) scriptText(s *element.Script) ([]byte, error) {

@@ -338,7 +338,10 @@ func (l *Loader) parseRawValue(raw string, v *Variable, filename string) (hcl.Ex
 	} else {
 		l.addSource(filename, []byte(raw))
 	}
-	if v.Type == cty.String {
+	// As in Terraform, a value for a variable without a type or with a
+	// primitive one is taken literally; only collection and structural
+	// types are parsed as HCL.
+	if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
 		return hcl.StaticExpr(cty.StringVal(raw), rng), nil
 	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)

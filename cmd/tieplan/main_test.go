@@ -31,6 +31,7 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       *update,
+		Cmds:                scriptCmds,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TIEPLAN_CACHE_DIR", e.WorkDir+"/.cache")
 			// Scripts exercise the real examples in place.

@@ -46,6 +46,8 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 	var a planArgs
 	fs.BoolVar(&a.json, "json", false, "print the plan as JSON, with every step's key and key pre-image")
 	fs.BoolVar(&a.concise, "concise", false, "one line per changed step, no reasons' details")
+	format := planFormatHuman
+	fs.Var(&format, "format", "draw the plan as `FORMAT`: human, or markdown for a pull-request comment (-json wins; -concise is for human)")
 	fs.BoolVar(&a.detailedExitcode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
 	fs.StringArrayVar(&a.replace, "replace", nil, "rebuild the step (or image) at `ADDR` and everything after it, whatever the cache holds (repeatable)")
 	fs.StringArrayVar(&a.target, "target", nil, "plan only the image or step at `ADDR` and what it needs (repeatable; for exceptional use)")
@@ -69,21 +71,20 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 	if p == nil {
 		return code
 	}
+	var v planRenderer
 	switch {
 	case a.explain != "":
 		return explainStep(env, p, a.explain)
 	case a.json:
-		out, _ := json.MarshalIndent(struct {
-			FormatVersion  string `json:"format_version"`
-			TieplanVersion string `json:"tieplan_version"`
-			*plan.Plan
-			Changed bool `json:"changed"`
-		}{planFormatVersion, plan.Version, p, !p.Empty()}, "", "  ")
-		fmt.Fprintf(env.Stdout, "%s\n", out)
+		v = &planJSONView{w: env.Stdout, version: plan.Version}
+	case format == planFormatMarkdown:
+		v = &planMarkdownView{w: env.Stdout, workDir: env.Dir}
+	case a.concise:
+		v = &planConciseView{w: env.Stdout, workDir: env.Dir}
 	default:
-		v := &planView{w: env.Stdout, workDir: env.Dir, concise: a.concise}
-		v.render(p)
+		v = &planView{w: env.Stdout, workDir: env.Dir}
 	}
+	v.render(p)
 	if a.detailedExitcode && !p.Empty() {
 		return 2
 	}
@@ -112,7 +113,7 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
 	}
-	prior, err := readPrior(ctx, dir, a.lockTimeout)
+	prior, _, err := readPrior(ctx, dir, a.lockTimeout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError

@@ -2,13 +2,53 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/tieplan/tieplan/plan"
+	"github.com/tieplan/tieplan/plan/state"
 )
 
-// readPrior reads what the last apply recorded for the configuration in
-// dir. Until state is written by apply, there is none.
-func readPrior(ctx context.Context, dir string, lockTimeout time.Duration) (*plan.Prior, error) {
-	return nil, nil
+// stateDir is where a configuration's local state lives.
+func stateDir(configDir string) string { return filepath.Join(configDir, ".tieplan") }
+
+// readPrior reads, under the state lock, what the last apply recorded for
+// the configuration in dir; nil when nothing was applied yet. It returns the
+// state too, whose lineage and serial a saved plan pins.
+func readPrior(ctx context.Context, dir string, lockTimeout time.Duration) (*plan.Prior, *state.State, error) {
+	backend := state.NewLocal(stateDir(dir))
+	backend.Version = plan.Version
+	unlock, err := backend.Lock(ctx, "plan", lockTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	st, err := backend.Read(ctx)
+	if err != nil || st == nil {
+		return nil, nil, err
+	}
+	prior, err := priorFromState(st)
+	return prior, st, err
+}
+
+// priorFromState converts the state document to what the planner compares.
+func priorFromState(st *state.State) (*plan.Prior, error) {
+	p := &plan.Prior{Images: map[string]*plan.PriorImage{}, Variables: st.Variables}
+	for addr, img := range st.Images {
+		pi := &plan.PriorImage{Addr: addr}
+		for _, s := range img.Steps {
+			ps := &plan.PriorStep{Addr: s.Addr, Kind: s.Kind, Key: s.Key, Duration: time.Duration(s.Duration), BuiltAt: s.BuiltAt}
+			if len(s.PreImage) > 0 {
+				ps.PreImage = &plan.PreImage{}
+				if err := json.Unmarshal(s.PreImage, ps.PreImage); err != nil {
+					return nil, fmt.Errorf("state: step %s has an unreadable pre-image: %w", s.Addr, err)
+				}
+			}
+			pi.Steps = append(pi.Steps, ps)
+		}
+		p.Images[addr] = pi
+	}
+	return p, nil
 }

@@ -1,7 +1,7 @@
 # Diagnostics about several command-line inputs land on their directives;
 # a value that is well-formed but wrong is reported where it is used.
 # tieplan-test: var=sise=4 # ERROR: Value for undeclared variable
-# tieplan-test: env=TIEPLAN_VAR_size=big # ERROR: Variables not allowed
+# tieplan-test: env=TIEPLAN_VAR_size=big # ERROR: Invalid value for variable
 # tieplan-test: var-file=copies = "many" # ERROR: Invalid value for variable
 # tieplan-test: auto-var-file=arhc = "amd64" # WARNING: Value for undeclared variable
 # tieplan-test: var=arch=sparc

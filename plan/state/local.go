@@ -1,0 +1,200 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Files in a Local backend's directory.
+const (
+	stateFile    = "state.json"
+	backupSuffix = ".backup"
+	lockFile     = "state.lock"
+)
+
+// Local is the Backend that keeps the state in a configuration's .tieplan/
+// directory: state.json, state.json.backup (the state before the last
+// write) and state.lock. Writes are atomic: a reader, or a crash, sees the
+// old file or the new one, never a mix.
+//
+// A Local may be used from several goroutines. Its lock is flock(2) on
+// state.lock, so it holds between processes on one machine (and on network
+// file systems that implement flock) and is released when its holder
+// exits, however it exits.
+type Local struct {
+	// Dir is the .tieplan/ directory. It is created (0755) on the first
+	// Write or Lock.
+	Dir string
+	// Version is recorded in lock info, so a waiter can tell which tieplan
+	// holds the lock; callers set it to plan.Version.
+	Version string
+
+	// mu makes Write's read-check-replace one step between goroutines;
+	// between processes, the state lock does.
+	mu sync.Mutex
+
+	// pollInterval is how often Lock retries a held lock.
+	pollInterval time.Duration
+	// busyHook, when set (by tests), is called each time Lock finds the
+	// lock held and is about to wait.
+	busyHook func()
+}
+
+var _ Backend = (*Local)(nil)
+
+// NewLocal returns the Local backend for the .tieplan/ directory dir.
+// Nothing is created until the first Write or Lock.
+func NewLocal(dir string) *Local {
+	return &Local{Dir: dir, pollInterval: 100 * time.Millisecond}
+}
+
+// StatePath is the state file, dir/state.json.
+func (l *Local) StatePath() string { return filepath.Join(l.Dir, stateFile) }
+
+// BackupPath is the previous state, dir/state.json.backup.
+func (l *Local) BackupPath() string { return l.StatePath() + backupSuffix }
+
+// LockPath is the lock file, dir/state.lock.
+func (l *Local) LockPath() string { return filepath.Join(l.Dir, lockFile) }
+
+// Read returns the state in state.json, or (nil, nil) when there is none.
+func (l *Local) Read(ctx context.Context) (*State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, _, err := l.read()
+	return s, err
+}
+
+// read returns the stored state and its bytes; (nil, nil, nil) when there
+// is none.
+func (l *Local) read() (*State, []byte, error) {
+	path := l.StatePath()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading state: %w", err)
+	}
+	s, err := Decode(b)
+	var corrupt *CorruptError
+	var newer *NewerFormatError
+	switch {
+	case errors.As(err, &corrupt):
+		corrupt.Path = path
+		return nil, b, corrupt
+	case errors.As(err, &newer):
+		newer.Path = path
+		return nil, b, newer
+	case err != nil:
+		return nil, b, err
+	}
+	return s, b, nil
+}
+
+// Write stores s in state.json, after copying the state it replaces to
+// state.json.backup. See Backend.Write for when it refuses. The caller
+// should hold the state lock.
+func (l *Local) Write(ctx context.Context, s *State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s == nil {
+		return errors.New("writing state: no state")
+	}
+	data, err := Encode(s)
+	if err != nil {
+		return err
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A corrupt (or newer) state is returned as is and never replaced:
+	// the user decides between restoring the backup and starting over.
+	stored, old, err := l.read()
+	if err != nil {
+		return err
+	}
+	var storedLineage string
+	var storedSerial uint64
+	if stored != nil {
+		storedLineage, storedSerial = stored.Lineage, stored.Serial
+	}
+	if (stored != nil && s.Lineage != storedLineage) || s.Serial == 0 || s.Serial-1 != storedSerial {
+		return &ConflictError{Path: l.StatePath(), StoredLineage: storedLineage, StoredSerial: storedSerial,
+			Lineage: s.Lineage, Serial: s.Serial}
+	}
+
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return fmt.Errorf("writing state: %w", err)
+	}
+	if old != nil {
+		if err := writeAtomic(l.BackupPath(), old); err != nil {
+			return fmt.Errorf("writing state backup: %w", err)
+		}
+	}
+	if err := writeAtomic(l.StatePath(), data); err != nil {
+		return fmt.Errorf("writing state: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data: a temp file in the same directory,
+// fsync, rename over path, fsync the directory. On failure the temp file
+// is removed and path is unchanged.
+func writeAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	// Some file systems cannot sync a directory (EINVAL); the rename is
+	// still atomic there, only perhaps not yet durable.
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
