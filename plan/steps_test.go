@@ -201,3 +201,24 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLiteralExports(t *testing.T) {
+	env := map[string]string{"DIB_RELEASE": "trixie"}
+	plan.LiteralExports([]byte(`
+export DISTRO_NAME=debian
+export DIB_RELEASE=${DIB_RELEASE:-bookworm}
+export DIB_INIT_SYSTEM="${DIB_INIT_SYSTEM:-systemd}"
+export COMPUTED=$(uname -m)
+export QUOTED='a b'
+  export SPACED=x
+`), env)
+	want := map[string]string{"DISTRO_NAME": "debian", "DIB_RELEASE": "trixie", "DIB_INIT_SYSTEM": "systemd", "QUOTED": "a b", "SPACED": "x"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env["COMPUTED"]; ok {
+		t.Error("a computed value was taken literally")
+	}
+}

@@ -98,6 +98,10 @@ type elementsImageView struct {
 	Elements  []elementView `json:"elements"`
 	Env       []stepView    `json:"environment_d"`
 	Phases    []phaseView   `json:"phases"`
+	// Packages are what package-installs will install per phase.
+	Packages []plan.PhasePackages `json:"packages"`
+	// PackagesError says why the package lists could not be computed.
+	PackagesError string `json:"packages_error,omitempty"`
 }
 
 type elementView struct {
@@ -155,6 +159,14 @@ func newElementsView(sp *plan.SearchPath, images []*plan.ResolvedImage, workDir 
 			}
 			iv.Phases = append(iv.Phases, pv)
 		}
+		pkgs, err := plan.ImagePackages(ri, sp)
+		if err != nil {
+			iv.PackagesError = err.Error()
+		}
+		iv.Packages = pkgs
+		if iv.Packages == nil {
+			iv.Packages = []plan.PhasePackages{}
+		}
 		v.Images = append(v.Images, iv)
 	}
 	return v
@@ -200,6 +212,29 @@ func (v *elementsView) writeHuman(w io.Writer) {
 			}
 			for _, s := range p.Skipped {
 				fmt.Fprintf(w, "    (skipped) %-22s %s\n", s.Name, s.Reason)
+			}
+		}
+		if img.PackagesError != "" {
+			fmt.Fprintf(w, "  packages: cannot be listed before apply: %s\n", img.PackagesError)
+		}
+		for _, p := range img.Packages {
+			fmt.Fprintf(w, "  packages, %s:\n", p.Phase)
+			for _, list := range []struct {
+				verb string
+				refs []plan.PackageRef
+			}{{"install", p.Install}, {"uninstall", p.Uninstall}} {
+				if len(list.refs) == 0 {
+					continue
+				}
+				var names []string
+				for _, r := range list.refs {
+					n := r.Name
+					if r.Listed != "" {
+						n += " (" + r.Listed + ")"
+					}
+					names = append(names, n+" ["+r.Element+"]")
+				}
+				fmt.Fprintf(w, "    %s: %s\n", list.verb, strings.Join(names, ", "))
 			}
 		}
 	}
