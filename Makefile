@@ -46,11 +46,13 @@ vet:
 bench: build
 	$(GO) run ./cmd/tieplan-bench
 
-## demo: install deps, build, then validate the bootstrap example and print it plan-ready.
+## demo: install deps, build, then validate the bootstrap example, print it
+## evaluated, and show its plan: every step, and what would be reused or built.
 # When apply lands, this becomes the real image build of examples/bootstrap.
 demo: deps build
 	bin/tieplan validate examples/bootstrap
 	bin/tieplan inspect examples/bootstrap
+	bin/tieplan plan examples/bootstrap
 
 ## clean: remove build output
 clean:
