@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tieplan/tieplan/plan/state"
 )
 
 // runIn runs tieplan in-process in dir with the given environment.
@@ -143,5 +145,44 @@ image "x" {
 				}
 			})
 		}
+	}
+}
+
+// TestPlanWaitsForLock: with the state locked by another operation, plan
+// waits -lock-timeout and then names the holder.
+func TestPlanWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"main.tie.hcl":                 "tieplan {\n  element_paths = [\"elements\"]\n}\nimage \"x\" {\n  skip_base = true\n  elements  = [\"os\"]\n}\n",
+		"elements/os/element-provides": "operating-system\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder := state.NewLocal(stateDir(dir))
+	holder.Version = "9.9.9"
+	unlock, err := holder.Lock(context.Background(), "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	environ := []string{"TIEPLAN_DIB_ELEMENTS=" + t.TempDir(), "TIEPLAN_CACHE_DIR=" + t.TempDir()}
+	code, _, stderr := runIn(t, dir, environ, "plan", "-lock-timeout=50ms", ".")
+	if code != exitError {
+		t.Fatalf("exit %d, want %d", code, exitError)
+	}
+	for _, want := range []string{"apply", "9.9.9"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not name the holder (%q):\n%s", want, stderr)
+		}
+	}
+	unlock()
+	if code, _, stderr := runIn(t, dir, environ, "plan", "-lock-timeout=50ms", "."); code != exitOK {
+		t.Errorf("after unlock: exit %d\n%s", code, stderr)
 	}
 }
