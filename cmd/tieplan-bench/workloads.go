@@ -88,6 +88,40 @@ var workloads = []workload{
 			wallRatioUnder(0.2),
 		},
 	},
+	{
+		name:  "plan-bootstrap",
+		about: "tieplan plan examples/bootstrap: load, resolve, key every step, diff against (no) state",
+		setup: copyExample("bootstrap"),
+		sides: []side{{
+			name: "tieplan",
+			argv: func(h *harness, dir string) []string {
+				return []string{h.tieplan, "plan", "-no-color", dir}
+			},
+			check: wantStdout("image.bootstrap (i386) will be built"),
+		}},
+		goal: []check{wallUnder(50 * time.Millisecond)},
+	},
+	planScaling(10),
+	planScaling(100, wallUnder(time.Second), rssUnder(300*mb)),
+	planScaling(1000),
+}
+
+// planScaling are the plan workloads of growing size: the goal is linear
+// growth, and 100 images under 1 s and 300 MB.
+func planScaling(n int, goal ...check) workload {
+	return workload{
+		name:  fmt.Sprintf("plan-%d", n),
+		about: fmt.Sprintf("tieplan plan of a generated configuration of %d images of about %d steps each (first plan: nothing cached)", n, stepsPerImage),
+		setup: genPlanScaling(n),
+		sides: []side{{
+			name: "tieplan",
+			argv: func(h *harness, dir string) []string {
+				return []string{h.tieplan, "plan", "-no-color", dir}
+			},
+			check: wantStdout(fmt.Sprintf("tieplan will build %d images", n)),
+		}},
+		goal: goal,
+	}
 }
 
 // dibElements is Debian's diskimage-builder element library (make deps).
