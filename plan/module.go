@@ -31,6 +31,10 @@ type Module struct {
 	Images      map[string]*ImageBlock
 	ModuleCalls map[string]*ModuleCall
 	Outputs     map[string]*Output
+
+	// declared holds where each name was declared, per kind, to report
+	// duplicates with both places.
+	declared map[string]hcl.Range
 }
 
 // TieplanBlock is the `tieplan` settings block, kept unevaluated.
@@ -144,6 +148,7 @@ func (l *Loader) loadModule(dir string, subject *hcl.Range) (*Module, hcl.Diagno
 		Images:      map[string]*ImageBlock{},
 		ModuleCalls: map[string]*ModuleCall{},
 		Outputs:     map[string]*Output{},
+		declared:    map[string]hcl.Range{},
 	}
 	for _, path := range files {
 		var f *hcl.File
@@ -200,12 +205,20 @@ func (l *Loader) readConfigFile(path string) ([]byte, hcl.Diagnostics) {
 
 func (m *Module) decodeFile(f *hcl.File) hcl.Diagnostics {
 	content, diags := f.Body.Content(fileSchema)
+	// claim records a declaration, or reports a second one naming both.
+	claim := func(what, name string, at hcl.Range, fix string) bool {
+		key := what + "\x00" + name
+		if prev, ok := m.declared[key]; ok {
+			diags = append(diags, duplicateDiag(what, name, prev, at, fix))
+			return false
+		}
+		m.declared[key] = at
+		return true
+	}
 	for _, block := range content.Blocks {
 		switch block.Type {
 		case blockTieplan:
-			if m.Tieplan != nil {
-				diags = append(diags, duplicateDiag("tieplan block", "", m.Tieplan.DeclRange, block.DefRange,
-					"Put all settings in one tieplan block."))
+			if !claim("tieplan block", "", block.DefRange, "Put all settings in one tieplan block.") {
 				continue
 			}
 			content, d := block.Body.Content(tieplanSchema)
@@ -214,76 +227,42 @@ func (m *Module) decodeFile(f *hcl.File) hcl.Diagnostics {
 		case blockVariable:
 			v, d := decodeVariableBlock(block)
 			diags = append(diags, d...)
-			if v == nil {
-				continue
+			if v != nil && claim("variable", v.Name, block.DefRange, "Variable names must be unique within a module.") {
+				m.Variables[v.Name] = v
 			}
-			if prev, ok := m.Variables[v.Name]; ok {
-				diags = append(diags, duplicateDiag("variable", v.Name, prev.DeclRange, block.DefRange,
-					"Variable names must be unique within a module."))
-				continue
-			}
-			m.Variables[v.Name] = v
 		case blockLocals:
 			attrs, d := block.Body.JustAttributes()
 			diags = append(diags, d...)
 			for _, name := range sortedAttrNames(attrs) {
 				attr := attrs[name]
-				if prev, ok := m.Locals[name]; ok {
-					diags = append(diags, duplicateDiag("local value", name, prev.DeclRange, attr.NameRange,
-						"Local value names must be unique within a module."))
-					continue
+				if claim("local value", name, attr.NameRange, "Local value names must be unique within a module.") {
+					m.Locals[name] = &Local{Name: name, Expr: attr.Expr, DeclRange: attr.NameRange}
 				}
-				m.Locals[name] = &Local{Name: name, Expr: attr.Expr, DeclRange: attr.NameRange}
 			}
 		case blockBase:
 			b, d := decodeBaseBlock(block)
 			diags = append(diags, d...)
-			if b == nil {
-				continue
+			if b != nil && claim("base", b.Kind+"."+b.Name, block.DefRange, "Base names must be unique per kind within a module.") {
+				m.Bases[b.Kind+"."+b.Name] = b
 			}
-			key := b.Kind + "." + b.Name
-			if prev, ok := m.Bases[key]; ok {
-				diags = append(diags, duplicateDiag("base", key, prev.DeclRange, block.DefRange,
-					"Base names must be unique per kind within a module."))
-				continue
-			}
-			m.Bases[key] = b
 		case blockImage:
 			img, d := decodeImageBlock(block)
 			diags = append(diags, d...)
-			if img == nil {
-				continue
+			if img != nil && claim("image", img.Name, block.DefRange, "Image names must be unique within a module; rename one of them.") {
+				m.Images[img.Name] = img
 			}
-			if prev, ok := m.Images[img.Name]; ok {
-				diags = append(diags, duplicateDiag("image", img.Name, prev.DeclRange, block.DefRange,
-					"Image names must be unique within a module; rename one of them."))
-				continue
-			}
-			m.Images[img.Name] = img
 		case blockModule:
 			mc, d := decodeModuleBlock(block)
 			diags = append(diags, d...)
-			if mc == nil {
-				continue
+			if mc != nil && claim("module call", mc.Name, block.DefRange, "Module call names must be unique within a module.") {
+				m.ModuleCalls[mc.Name] = mc
 			}
-			if prev, ok := m.ModuleCalls[mc.Name]; ok {
-				diags = append(diags, duplicateDiag("module call", mc.Name, prev.DeclRange, block.DefRange,
-					"Module call names must be unique within a module."))
-				continue
-			}
-			m.ModuleCalls[mc.Name] = mc
 		case blockOutput:
 			o, d := decodeOutputBlock(block)
 			diags = append(diags, d...)
-			if o == nil {
-				continue
+			if o != nil && claim("output", o.Name, block.DefRange, "Output names must be unique within a module.") {
+				m.Outputs[o.Name] = o
 			}
-			if prev, ok := m.Outputs[o.Name]; ok {
-				diags = append(diags, duplicateDiag("output", o.Name, prev.DeclRange, block.DefRange,
-					"Output names must be unique within a module."))
-				continue
-			}
-			m.Outputs[o.Name] = o
 		}
 	}
 	return diags

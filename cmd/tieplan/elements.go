@@ -34,14 +34,9 @@ func runElements(ctx context.Context, env *Env, args []string) int {
 	if done, code := parseFlags(env, fs, elementsUsage, args); done {
 		return code
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(env.Stderr, "Error: elements takes at most one directory, got %d arguments\n\n", fs.NArg())
-		writeCommandUsage(env.Stderr, fs, elementsUsage)
+	dir, ok := configDirArg(env, fs, elementsUsage)
+	if !ok {
 		return exitError
-	}
-	dir := "."
-	if fs.NArg() == 1 {
-		dir = fs.Arg(0)
 	}
 	loader := plan.NewLoader(env.Dir)
 	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})

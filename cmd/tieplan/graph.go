@@ -39,14 +39,9 @@ func runGraph(ctx context.Context, env *Env, args []string) int {
 		writeCommandUsage(env.Stderr, fs, graphUsage)
 		return exitError
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(env.Stderr, "Error: graph takes at most one directory, got %d arguments\n\n", fs.NArg())
-		writeCommandUsage(env.Stderr, fs, graphUsage)
+	dir, ok := configDirArg(env, fs, graphUsage)
+	if !ok {
 		return exitError
-	}
-	dir := "."
-	if fs.NArg() == 1 {
-		dir = fs.Arg(0)
 	}
 	loader := plan.NewLoader(env.Dir)
 	loggerFrom(ctx).Named("plan").Debug("loading configuration", "dir", dir)

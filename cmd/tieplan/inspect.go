@@ -36,14 +36,9 @@ func runInspect(ctx context.Context, env *Env, args []string) int {
 	if done, code := parseFlags(env, fs, inspectUsage, args); done {
 		return code
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(env.Stderr, "Error: inspect takes at most one directory, got %d arguments\n\n", fs.NArg())
-		writeCommandUsage(env.Stderr, fs, inspectUsage)
+	dir, ok := configDirArg(env, fs, inspectUsage)
+	if !ok {
 		return exitError
-	}
-	dir := "."
-	if fs.NArg() == 1 {
-		dir = fs.Arg(0)
 	}
 	loader := plan.NewLoader(env.Dir)
 	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})

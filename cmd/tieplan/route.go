@@ -150,3 +150,18 @@ func singleDashLong(fs *pflag.FlagSet, args []string) []string {
 	}
 	return out
 }
+
+// configDirArg returns the optional DIR argument of commands that work on a
+// configuration directory, "." when absent. With more arguments it prints
+// the error and the usage and returns ok=false.
+func configDirArg(env *Env, fs *pflag.FlagSet, usage string) (dir string, ok bool) {
+	switch fs.NArg() {
+	case 0:
+		return ".", true
+	case 1:
+		return fs.Arg(0), true
+	}
+	fmt.Fprintf(env.Stderr, "Error: %s takes at most one directory, got %d arguments\n\n", fs.Name(), fs.NArg())
+	writeCommandUsage(env.Stderr, fs, usage)
+	return "", false
+}

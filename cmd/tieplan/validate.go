@@ -31,14 +31,9 @@ func runValidate(ctx context.Context, env *Env, args []string) int {
 	if done, code := parseFlags(env, fs, validateUsage, args); done {
 		return code
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(env.Stderr, "Error: validate takes at most one directory, got %d arguments\n\n", fs.NArg())
-		writeCommandUsage(env.Stderr, fs, validateUsage)
+	dir, ok := configDirArg(env, fs, validateUsage)
+	if !ok {
 		return exitError
-	}
-	dir := "."
-	if fs.NArg() == 1 {
-		dir = fs.Arg(0)
 	}
 	loader := plan.NewLoader(env.Dir)
 	loggerFrom(ctx).Named("plan").Debug("loading configuration", "dir", dir)
