@@ -222,3 +222,22 @@ export QUOTED='a b'
 		t.Error("a computed value was taken literally")
 	}
 }
+
+// TestElementSearchPath is DIB's test_depends_on_env: ELEMENTS_PATH is
+// honoured, after the configuration's element_paths and before tieplan's
+// and DIB's own elements.
+func TestElementSearchPath(t *testing.T) {
+	cache, dib := t.TempDir(), t.TempDir()
+	env := map[string]string{"ELEMENTS_PATH": "/foo/bar:/baz", "TIEPLAN_CACHE_DIR": cache, "TIEPLAN_DIB_ELEMENTS": dib}
+	sp, err := plan.ElementSearchPath(&plan.Settings{ElementPaths: []string{"/cfg/elements"}}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/cfg/elements", "/foo/bar", "/baz"}
+	if !slices.Equal(sp.Dirs[:3], want) || sp.Dirs[4] != dib || !strings.HasPrefix(sp.Dirs[3], filepath.Join(cache, "elements", "sha256-")) {
+		t.Errorf("search path = %q", sp.Dirs)
+	}
+	if sp.Origins[1] != "ELEMENTS_PATH" {
+		t.Errorf("origins = %q", sp.Origins)
+	}
+}

@@ -75,6 +75,10 @@ func (e *ElementFileError) Unwrap() error { return e.Err }
 // DIB's _find_all_elements does. Entries are checked from the last to the
 // first, so the error names the last bad entry, as DIB's does.
 func Discover(paths []string) (*Library, error) {
+	if len(paths) == 0 {
+		// DIB's words when ELEMENTS_PATH is empty.
+		return nil, errors.New("$ELEMENTS_PATH must be set.")
+	}
 	lib := &Library{Paths: paths, Elements: map[string]*Element{}, Copies: map[string][]string{}}
 	for i := len(paths) - 1; i >= 0; i-- {
 		dir := paths[i]

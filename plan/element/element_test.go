@@ -178,6 +178,15 @@ func TestImageElements(t *testing.T) {
 	}
 }
 
+// TestElementsPathCases are DIB's TestElements: the search path comes from
+// the caller (test_depends_on_env is TestElementSearchPath in package plan),
+// and an empty one is an error (test_env_not_set).
+func TestEmptySearchPath(t *testing.T) {
+	if _, err := Discover(nil); err == nil || err.Error() != "$ELEMENTS_PATH must be set." {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestErrorsAreTyped(t *testing.T) {
 	_, err := Discover([]string{filepath.Join(t.TempDir(), "missing")})
 	var ie *InvalidElementDirError
