@@ -1,0 +1,239 @@
+package walk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tieplan/tieplan/plan"
+)
+
+// Executor runs one step on top of the layers of its ancestors (lower,
+// top-most first) and returns a staged result ready to commit.
+type Executor interface {
+	Execute(ctx context.Context, step *plan.Step, lower []string) (Staged, error)
+}
+
+// Staged is an executed step's result before it is committed.
+type Staged interface {
+	// Digest summarises the result's content; it keys the steps after a
+	// host-reading step.
+	Digest() (string, error)
+	// Discard removes the result when it is not committed.
+	Discard()
+}
+
+// Store keeps committed layers by key.
+type Store interface {
+	Has(key string) bool
+	// Lock serialises the building of one key across walkers and processes.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+	Commit(key string, s Staged) error
+	// Tree is the directory holding the layer's content, for later steps.
+	Tree(key string) string
+}
+
+// Event types, in the order a walk emits them.
+const (
+	EventApplyStart    = "apply_start"
+	EventStepStart     = "step_start"
+	EventStepComplete  = "step_complete"
+	EventStepFailed    = "step_failed"
+	EventApplyComplete = "apply_complete"
+)
+
+// Event is one thing that happened during a walk, for views and logs.
+type Event struct {
+	Type  string
+	Image string
+	Step  string
+	// Key is the step's effective key (after any re-keying).
+	Key      string
+	Cached   bool
+	Duration time.Duration
+	Err      error
+}
+
+// Options tune a walk.
+type Options struct {
+	// Parallelism is how many images are walked at once (default 2).
+	Parallelism int
+	// Events receives every event; it is called from several goroutines,
+	// one event at a time.
+	Events func(Event)
+}
+
+// StepResult is how one step ended.
+type StepResult struct {
+	Addr string
+	// Key is the effective key: for a host-reading step and every step
+	// after it, computed from what the host-reading step produced.
+	Key string
+	// Output is the digest of a host-reading step's result.
+	Output   string
+	Cached   bool
+	Duration time.Duration
+}
+
+// ImageResult is how one image's walk ended.
+type ImageResult struct {
+	Addr  string
+	Steps []StepResult
+	// Executed and Cached count the image's steps.
+	Executed, Cached int
+	// Err is the failure that stopped the image, if any; the steps before
+	// it stay committed, so the next walk resumes at the failed step.
+	Err error
+}
+
+// StepError is a step that failed.
+type StepError struct {
+	Image, Step string
+	Err         error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Image, e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Walk carries out images. It returns every image's result and, if any
+// image failed, an error joining their failures.
+func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts Options) ([]*ImageResult, error) {
+	if opts.Parallelism < 1 {
+		opts.Parallelism = plan.DefaultParallelism
+	}
+	var mu sync.Mutex
+	emit := func(e Event) {
+		if opts.Events != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.Events(e)
+		}
+	}
+	emit(Event{Type: EventApplyStart})
+	results := make([]*ImageResult, len(images))
+	sem := make(chan struct{}, opts.Parallelism)
+	var wg sync.WaitGroup
+	for i, img := range images {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				results[i] = &ImageResult{Addr: img.Image.Image.Addr, Err: ctx.Err()}
+				return
+			}
+			results[i] = walkImage(ctx, img, ex, st, emit)
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	for _, r := range results {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	err := errors.Join(errs...)
+	emit(Event{Type: EventApplyComplete, Err: err})
+	return results, err
+}
+
+// walkImage walks one chain, re-keying steps whose parent's effective key
+// differs from the one the plan keyed them on.
+func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event)) *ImageResult {
+	r := &ImageResult{Addr: img.Image.Image.Addr}
+	var lower []string // layers of the steps so far, top-most first
+	parent := ""       // effective key of the last layer step
+	for _, s := range img.Chain {
+		if err := ctx.Err(); err != nil {
+			r.Err = err
+			return r
+		}
+		key := s.Key
+		if s.PreImage != nil && s.PreImage.Parent != parent {
+			rekeyed := *s.PreImage
+			rekeyed.Parent = parent
+			key = rekeyed.Key()
+		}
+		res, err := runStep(ctx, img, s, key, lower, ex, st, emit)
+		if err != nil {
+			r.Err = &StepError{Image: r.Addr, Step: s.Addr, Err: err}
+			emit(Event{Type: EventStepFailed, Image: r.Addr, Step: s.Addr, Key: key, Err: err})
+			return r
+		}
+		r.Steps = append(r.Steps, res)
+		if res.Cached {
+			r.Cached++
+		} else {
+			r.Executed++
+		}
+		if s.Kind != plan.StepArtifact {
+			parent = res.Key
+			lower = append([]string{st.Tree(res.Key)}, lower...)
+		}
+	}
+	return r
+}
+
+func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lower []string, ex Executor, st Store, emit func(Event)) (StepResult, error) {
+	image := img.Image.Image.Addr
+	res := StepResult{Addr: s.Addr, Key: key}
+	if !s.ReadsHost && st.Has(key) {
+		res.Cached = true
+		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
+		return res, nil
+	}
+	unlock, err := st.Lock(ctx, key)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	// Another walker may have built it while we waited for the lock.
+	if !s.ReadsHost && st.Has(key) {
+		res.Cached = true
+		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
+		return res, nil
+	}
+	emit(Event{Type: EventStepStart, Image: image, Step: s.Addr, Key: key})
+	start := time.Now()
+	staged, err := ex.Execute(ctx, s, lower)
+	if err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(start)
+	if s.ReadsHost {
+		// What the host gave is part of the result's identity: the same
+		// output keeps every later key, another output changes them.
+		out, err := staged.Digest()
+		if err != nil {
+			staged.Discard()
+			return res, err
+		}
+		res.Output = out
+		res.Key = outputKey(key, out)
+		if st.Has(res.Key) {
+			staged.Discard()
+			res.Cached = true
+			emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Cached: true, Duration: res.Duration})
+			return res, nil
+		}
+	}
+	if err := st.Commit(res.Key, staged); err != nil {
+		staged.Discard()
+		return res, err
+	}
+	emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Duration: res.Duration})
+	return res, nil
+}
+
+// outputKey is the effective key of a host-reading step: its input key and
+// the digest of what it produced.
+func outputKey(inputKey, output string) string {
+	sum := sha256.Sum256([]byte("tieplan.step.output.v1\x00" + inputKey + "\x00" + output))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,262 @@
+package walk
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tieplan/tieplan/plan"
+)
+
+var _ = flag.Bool("update", false, "unused: no golden files here")
+
+// chain builds an image's steps the way plan does: each pre-image names
+// its parent's key. Names starting with "<" read the host.
+func chain(image string, names ...string) *plan.Steps {
+	img := &plan.Steps{Image: &plan.ResolvedImage{Image: &plan.Image{Addr: image}}}
+	parent := ""
+	for _, n := range names {
+		reads := strings.HasPrefix(n, "<")
+		n = strings.TrimPrefix(n, "<")
+		pi := &plan.PreImage{Type: "tieplan.step.script.v1", Schema: 1, Parent: parent, Fields: map[string]interface{}{"name": n}}
+		s := &plan.Step{Addr: image + ".step[" + n + "]", Image: image, Kind: plan.StepScript, Name: n, ReadsHost: reads, PreImage: pi, Key: pi.Key()}
+		img.Chain = append(img.Chain, s)
+		parent = s.Key
+	}
+	return img
+}
+
+// memStore is a Store in memory.
+type memStore struct {
+	mu     sync.Mutex
+	layers map[string]string
+	locks  map[string]*sync.Mutex
+}
+
+func newMemStore() *memStore {
+	return &memStore{layers: map[string]string{}, locks: map[string]*sync.Mutex{}}
+}
+
+func (m *memStore) Has(key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.layers[key]
+	return ok
+}
+
+func (m *memStore) Lock(ctx context.Context, key string) (func(), error) {
+	m.mu.Lock()
+	l, ok := m.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[key] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock, nil
+}
+
+func (m *memStore) Commit(key string, s Staged) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.layers[key]; !ok {
+		m.layers[key] = s.(*fakeStaged).content
+	}
+	return nil
+}
+
+func (m *memStore) Tree(key string) string { return "tree/" + key }
+
+type fakeStaged struct{ content string }
+
+func (f *fakeStaged) Digest() (string, error) { return "digest:" + f.content, nil }
+func (f *fakeStaged) Discard()                {}
+
+// counter is an Executor that counts executions per step address; host
+// output comes from hostOut, failures from fail.
+type counter struct {
+	runs    sync.Map // addr → *atomic.Int64
+	total   atomic.Int64
+	hostOut string
+	fail    string
+}
+
+func (c *counter) Execute(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
+	v, _ := c.runs.LoadOrStore(s.Addr, &atomic.Int64{})
+	v.(*atomic.Int64).Add(1)
+	c.total.Add(1)
+	if s.Name == c.fail {
+		return nil, errors.New("exit status 1")
+	}
+	out := s.Name
+	if s.ReadsHost {
+		out = c.hostOut
+	}
+	return &fakeStaged{content: fmt.Sprintf("%s on %d layers", out, len(lower))}, nil
+}
+
+func (c *counter) count(addr string) int64 {
+	v, ok := c.runs.Load(addr)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int64).Load()
+}
+
+func TestSecondWalkExecutesNothing(t *testing.T) {
+	st := newMemStore()
+	img := chain("image.a", "root", "install", "post", "final")
+	ex := &counter{}
+	if _, err := Walk(context.Background(), []*plan.Steps{img}, ex, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if ex.total.Load() != 4 {
+		t.Fatalf("first walk executed %d steps, want 4", ex.total.Load())
+	}
+	ex2 := &counter{}
+	res, err := Walk(context.Background(), []*plan.Steps{img}, ex2, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex2.total.Load() != 0 || res[0].Cached != 4 {
+		t.Errorf("second walk executed %d steps, cached %d", ex2.total.Load(), res[0].Cached)
+	}
+}
+
+func TestLateEditRerunsOnlyLaterSteps(t *testing.T) {
+	st := newMemStore()
+	Walk(context.Background(), []*plan.Steps{chain("image.a", "root", "install", "post", "final")}, &counter{}, st, Options{})
+	ex := &counter{}
+	edited := chain("image.a", "root", "install", "post-edited", "final")
+	if _, err := Walk(context.Background(), []*plan.Steps{edited}, ex, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"root": 0, "install": 0, "post-edited": 1, "final": 1} {
+		if got := ex.count("image.a.step[" + name + "]"); got != want {
+			t.Errorf("%s executed %d times, want %d", name, got, want)
+		}
+	}
+}
+
+// TestSharedStepsBuiltOnce: several images with the same first steps, all
+// walked at once, build each shared key exactly once.
+func TestSharedStepsBuiltOnce(t *testing.T) {
+	st := newMemStore()
+	var images []*plan.Steps
+	for i := 0; i < 6; i++ {
+		images = append(images, chain(fmt.Sprintf("image.i%d", i), "root", "install", fmt.Sprintf("own%d", i)))
+	}
+	// Shared steps have the same key in every image, but different
+	// addresses: count by key through a wrapper.
+	var mu sync.Mutex
+	byKey := map[string]int{}
+	ex := executorFunc(func(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
+		mu.Lock()
+		byKey[s.Key]++
+		mu.Unlock()
+		return &fakeStaged{content: s.Name}, nil
+	})
+	if _, err := Walk(context.Background(), images, ex, st, Options{Parallelism: 6}); err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range byKey {
+		if n != 1 {
+			t.Errorf("key %s built %d times", k[:19], n)
+		}
+	}
+	if len(byKey) != 2+6 {
+		t.Errorf("%d keys built, want 8", len(byKey))
+	}
+}
+
+type executorFunc func(ctx context.Context, s *plan.Step, lower []string) (Staged, error)
+
+func (f executorFunc) Execute(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
+	return f(ctx, s, lower)
+}
+
+// TestFailureKeepsLayersAndResumes: a failing step stops its image, keeps
+// what was committed before it, and the next walk starts at it.
+func TestFailureKeepsLayersAndResumes(t *testing.T) {
+	st := newMemStore()
+	img := chain("image.a", "root", "install", "post", "final")
+	other := chain("image.b", "other")
+	ex := &counter{fail: "post"}
+	res, err := Walk(context.Background(), []*plan.Steps{img, other}, ex, st, Options{})
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "image.a.step[post]" {
+		t.Fatalf("err = %v", err)
+	}
+	if res[0].Executed != 2 || res[1].Err != nil || res[1].Executed != 1 {
+		t.Errorf("results: a executed %d (err %v), b executed %d (err %v)", res[0].Executed, res[0].Err, res[1].Executed, res[1].Err)
+	}
+	ex2 := &counter{}
+	if _, err := Walk(context.Background(), []*plan.Steps{img}, ex2, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"root": 0, "install": 0, "post": 1, "final": 1} {
+		if got := ex2.count("image.a.step[" + name + "]"); got != want {
+			t.Errorf("resume: %s executed %d times, want %d", name, got, want)
+		}
+	}
+}
+
+// TestHostReadingStepRekeys: a host-reading step always runs; the same
+// output reuses everything after it, another output rebuilds it.
+func TestHostReadingStepRekeys(t *testing.T) {
+	st := newMemStore()
+	img := chain("image.a", "root", "<extra", "install", "post")
+	Walk(context.Background(), []*plan.Steps{img}, &counter{hostOut: "keys-v1"}, st, Options{})
+
+	same := &counter{hostOut: "keys-v1"}
+	res, err := Walk(context.Background(), []*plan.Steps{img}, same, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.count("image.a.step[extra]") != 1 || same.count("image.a.step[install]") != 0 || same.count("image.a.step[post]") != 0 {
+		t.Errorf("same host output: extra ran %d, install %d, post %d; want 1, 0, 0",
+			same.count("image.a.step[extra]"), same.count("image.a.step[install]"), same.count("image.a.step[post]"))
+	}
+	if res[0].Steps[1].Output == "" || res[0].Steps[1].Key == img.Chain[1].Key {
+		t.Errorf("host-reading step's result not keyed by its output: %+v", res[0].Steps[1])
+	}
+
+	changed := &counter{hostOut: "keys-v2"}
+	if _, err := Walk(context.Background(), []*plan.Steps{img}, changed, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if changed.count("image.a.step[root]") != 0 || changed.count("image.a.step[install]") != 1 || changed.count("image.a.step[post]") != 1 {
+		t.Errorf("changed host output: root ran %d, install %d, post %d; want 0, 1, 1",
+			changed.count("image.a.step[root]"), changed.count("image.a.step[install]"), changed.count("image.a.step[post]"))
+	}
+}
+
+func TestCancelledWalkStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := executorFunc(func(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
+		cancel()
+		return &fakeStaged{content: s.Name}, nil
+	})
+	res, err := Walk(ctx, []*plan.Steps{chain("image.a", "one", "two", "three")}, ex, newMemStore(), Options{})
+	if !errors.Is(err, context.Canceled) || res[0].Executed != 1 {
+		t.Errorf("err = %v, executed %d", err, res[0].Executed)
+	}
+}
+
+func TestEventsInOrder(t *testing.T) {
+	var events []string
+	_, err := Walk(context.Background(), []*plan.Steps{chain("image.a", "one", "two")}, &counter{}, newMemStore(),
+		Options{Events: func(e Event) { events = append(events, e.Type+" "+e.Step) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "apply_start |step_start image.a.step[one]|step_complete image.a.step[one]|step_start image.a.step[two]|step_complete image.a.step[two]|apply_complete "
+	if got := strings.Join(events, "|"); got != want {
+		t.Errorf("events:\n%s\nwant:\n%s", got, want)
+	}
+}
