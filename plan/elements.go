@@ -300,7 +300,7 @@ func addInstallTypeEnv(hooks *element.Hooks, installType string) {
 	const rel = "environment.d/11-dib-install-type.bash"
 	hooks.Entries[rel] = &element.HookEntry{
 		Path: rel, Kind: element.KindFile, Element: DIBGenerated, Mode: 0o644,
-		Digest: element.DigestBytes([]byte(content)), Size: int64(len(content)),
+		Digest: element.DigestBytes([]byte(content)), Size: int64(len(content)), Content: []byte(content),
 	}
 }
 
@@ -326,7 +326,7 @@ func addInlineScripts(img *Image, hooks *element.Hooks) hcl.Diagnostics {
 		}
 		e := &element.HookEntry{Path: rel, Kind: element.KindFile, Element: img.Addr, Source: s.Source, Mode: 0o755}
 		if s.Content != nil {
-			e.Digest, e.Size = element.DigestBytes([]byte(*s.Content)), int64(len(*s.Content))
+			e.Digest, e.Size, e.Content = element.DigestBytes([]byte(*s.Content)), int64(len(*s.Content)), []byte(*s.Content)
 		} else if d, err := element.DigestFile(s.Source); err == nil {
 			e.Digest = d
 		}

@@ -33,6 +33,9 @@ type HookEntry struct {
 	// Digest is "sha256:<hex>" of a file's content.
 	Digest string
 	Size   int64
+	// Content holds the bytes of a file that has no Source: one tieplan
+	// writes itself (an inline script, a file disk-image-create generates).
+	Content []byte
 }
 
 // Hooks is the merged hooks tree DIB builds for an image ($TMP_HOOKS_PATH).
