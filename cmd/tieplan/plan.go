@@ -39,6 +39,8 @@ type planArgs struct {
 	explain          string
 	lockTimeout      time.Duration
 	vars             []plan.VarArg
+	// out is where -out saves the plan ("" for nowhere).
+	out string
 }
 
 func runPlan(ctx context.Context, env *Env, args []string) int {
@@ -54,6 +56,7 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 	fs.StringVar(&a.explain, "explain", "", "print the full key pre-image of the step at `ADDR` and, against the last apply, the leaves that differ")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	fs.BoolVar(&a.noColor, "no-color", false, "never colour the output")
+	fs.StringVar(&a.out, "out", "", "save the plan to `FILE`, for tieplan show and apply")
 	addVarFlags(fs, &a.vars)
 	if done, code := parseFlags(env, fs, planUsage, args); done {
 		return code
@@ -85,6 +88,9 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 		v = &planView{w: env.Stdout, workDir: env.Dir}
 	}
 	v.render(p)
+	if a.out != "" && !a.json {
+		writeSavedPlanHint(env.Stdout, a.out)
+	}
 	if a.detailedExitcode && !p.Empty() {
 		return 2
 	}
@@ -113,7 +119,7 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
 	}
-	prior, _, err := readPrior(ctx, dir, a.lockTimeout)
+	prior, st, err := readPrior(ctx, dir, a.lockTimeout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
@@ -127,6 +133,12 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		MaxAge:    maxAge(cfg),
 		Variables: plan.DisplayVariables(cfg.Variables),
 	})
+	if a.out != "" {
+		if err := savePlan(env, a, p, cfg, images, st, loader.Files()); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return nil, exitError
+		}
+	}
 	return p, exitOK
 }
 

@@ -1,0 +1,106 @@
+// Package runner runs one build step — a command such as a dib-run-parts
+// invocation — inside an isolated root filesystem that is an overlay of
+// the parent layers, so that whatever the command writes lands in the
+// step's own layer directory and nothing it mounts or starts survives it.
+//
+// # Re-exec
+//
+// Run (the parent side, a plain library call) starts /proc/self/exe again
+// with the marker environment variable TIEPLAN_RUNNER_INIT=1 and the
+// clone flags CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC plus
+// Pdeathsig SIGKILL. The binary must call MaybeInit early in main (tests:
+// in TestMain); without the marker it returns at once, with it the process
+// is the runner's init and never returns. The spec travels as JSON on fd
+// 3; the init reports how the command ended (or why setup failed) as JSON
+// on fd 4, so a setup error is never mistaken for the command's exit code.
+// The init's own environment holds only the marker; the command's
+// environment is built from the spec.
+//
+// # The init (PID 1 of the new PID namespace)
+//
+//  1. Makes / recursively private, so nothing below propagates to the host.
+//
+//  2. Mounts a small tmpfs on Spec.Root (visible only in this mount
+//     namespace) holding two directories: "skel" and "root".
+//
+//  3. Fills skel with the mount points the chroot needs (proc, sys, dev,
+//     etc/resolv.conf, tmp/in_target.d) and a copy of the host's
+//     /etc/resolv.conf (DIB falls back to "nameserver 8.8.8.8").
+//
+//  4. Mounts overlayfs on Root/root through the new mount API (fsopen,
+//     one fsconfig "lowerdir+" per layer, fsmount, move_mount) — the
+//     comma-joined lowerdir= option runs out of room long before the
+//     layer counts we stack. The lower layers are Spec.Lower (top first)
+//     followed by skel as the bottom-most layer; upperdir is Spec.Upper.
+//     Because skel is at the bottom, it only supplies a mount point the
+//     image lacks, and since mounting on an overlay directory does not
+//     copy it up, the step's layer never receives mount points or
+//     /tmp/in_target.d: the layer holds exactly what the command changed,
+//     even when the step is cancelled. With no parent layers (Lower empty)
+//     skel is the only lower layer.
+//
+//  5. Mounts, inside the overlay, a fresh proc (it shows only this PID
+//     namespace), a fresh sysfs read-only, a recursive bind of the host's
+//     /dev (which brings the host's /dev/pts devpts instance with it; no
+//     second devpts instance is created, so /dev/ptmx keeps working),
+//     Spec.Hooks at /tmp/in_target.d bound and then remounted read-only
+//     (DIB's two-step bind), and the tmpfs copy of the host's resolv.conf
+//     bound over /etc/resolv.conf.
+//
+//     resolv.conf: DIB moves the image's file to resolv.conf.ORIG, copies
+//     the host's in, and moves .ORIG back at finalise. Binding a copy over
+//     it gives the command the same view while leaving the layer
+//     untouched, with nothing to restore and nothing to get wrong when a
+//     step is interrupted. Writes to it inside the chroot go to the
+//     throw-away copy (never to the host's file); removing or renaming it
+//     fails with EBUSY. An image without the file gets skel's empty one
+//     as mount point; if the image's /etc/resolv.conf is a symlink (or
+//     anything but a regular file) it is left alone, as binding would
+//     follow the link.
+//
+//  6. Sets the hostname (Spec.Hostname, if any) in its UTS namespace,
+//     chroots into Root/root and changes directory to /.
+//
+//  7. Starts Spec.Argv with DIB's in-target environment (see below), then,
+//     as PID 1, reaps every process until the command exits, forwarding
+//     SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command. It reports the
+//     command's status on fd 4 and exits.
+//
+// # Cleanup is the kernel's
+//
+// When the init exits, for any reason (the command ended, setup failed,
+// Run's context was cancelled and the init got SIGKILL, the parent died
+// and Pdeathsig fired), the kernel kills every remaining process of the
+// PID namespace before the init is reaped, and the mount namespace — with
+// the tmpfs, the overlay, proc, sysfs, the binds — goes away with its last
+// process. Nothing is mounted in the caller's namespace at any time, so
+// there is nothing to unmount or to forget to unmount; the tests prove it
+// by comparing the caller's /proc/self/mountinfo and scanning /proc for
+// left-over processes after every run. Run waits for the init, so when it
+// returns every process of the step is gone.
+//
+// # Environment inside the chroot
+//
+// Exactly Spec.Env (the caller decides what of the host environment to
+// pass, like DIB's sudo -E), with duplicates resolved last-wins, then
+// HOME=/root, TMPDIR and VIRTUAL_ENV removed, and PATH set to the
+// caller's PATH (if any) followed by
+// /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin. Argv[0]
+// without a slash is looked up in that PATH inside the chroot.
+//
+// # Result
+//
+// Run returns an error only when the step could not be run (bad spec,
+// setup failure such as an overlay mount error, cancellation). A command
+// that fails is a Result: ExitCode is its exit status, or 128+n when it
+// was killed by signal n (Signal is then n), as a shell reports it.
+//
+// # Requirements
+//
+// Root privileges (CAP_SYS_ADMIN in the initial user namespace), Linux
+// with the new mount API and overlayfs "lowerdir+" (6.8 or later).
+// Spec.Root must be an existing directory the caller owns; it is used
+// only as a mount point inside the step's mount namespace, and stays
+// empty on the host. Upper and Work must be on the same filesystem, and
+// Work empty or left over from an earlier mount of the same Upper.
+package runner

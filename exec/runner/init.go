@@ -1,0 +1,332 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Files the parent hands the init (cmd.ExtraFiles).
+const (
+	specFD   = 3
+	reportFD = 4
+)
+
+// MaybeInit must be called early in main (before flags are parsed or
+// goroutines that matter are started). Unless the process was started by
+// Run it returns immediately; otherwise the process is the init of a step
+// and MaybeInit never returns.
+func MaybeInit() {
+	if os.Getenv(markerEnv) != "1" {
+		return
+	}
+	os.Exit(initMain())
+}
+
+// initMain is the init: set up the step's root, run the command, reap,
+// report. Its return value is the init's exit status.
+func initMain() int {
+	// Catch forwarded signals before anything else: a Go program that
+	// does not handle SIGTERM dies of it.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+
+	// Neither pipe may leak into the command.
+	syscall.CloseOnExec(specFD)
+	syscall.CloseOnExec(reportFD)
+	report := os.NewFile(reportFD, "report")
+	send := func(r initReport) {
+		b, _ := json.Marshal(r)
+		report.Write(b)
+		report.Close()
+	}
+	fail := func(err error) int {
+		send(initReport{Error: err.Error()})
+		return 125
+	}
+
+	data, err := io.ReadAll(os.NewFile(specFD, "spec"))
+	if err != nil {
+		return fail(fmt.Errorf("reading spec: %w", err))
+	}
+	var is initSpec
+	if err := json.Unmarshal(data, &is); err != nil {
+		return fail(fmt.Errorf("decoding spec: %w", err))
+	}
+	if err := setupRoot(is); err != nil {
+		return fail(err)
+	}
+	env := chrootEnv(is.Env)
+	argv0, err := lookPath(is.Argv[0], envPath(env))
+	if err != nil {
+		return fail(err)
+	}
+	pid, err := syscall.ForkExec(argv0, is.Argv, &syscall.ProcAttr{
+		Dir:   "/",
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("starting %s: %w", is.Argv[0], err))
+	}
+
+	// Forward signals to the command until it has been reaped (after
+	// that its PID may be reused by an orphan).
+	var mu sync.Mutex
+	reaped := false
+	go func() {
+		for s := range sigs {
+			mu.Lock()
+			if !reaped {
+				syscall.Kill(pid, s.(syscall.Signal))
+			}
+			mu.Unlock()
+		}
+	}()
+
+	// As PID 1, every orphan of the namespace is our child: reap them all
+	// until the command itself exits. Whatever is still running then is
+	// killed by the kernel when we exit.
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail(fmt.Errorf("waiting for %s: %w", is.Argv[0], err))
+		}
+		if wpid != pid {
+			continue
+		}
+		mu.Lock()
+		reaped = true
+		mu.Unlock()
+		var r initReport
+		switch {
+		case ws.Exited():
+			r.ExitCode = ws.ExitStatus()
+		case ws.Signaled():
+			r.Signal = int(ws.Signal())
+			r.ExitCode = 128 + r.Signal
+		default:
+			continue
+		}
+		send(r)
+		return r.ExitCode
+	}
+}
+
+// setupRoot builds the step's root filesystem at is.Root/root (see the
+// package documentation), chroots into it and sets the hostname. It runs
+// in the init's fresh mount namespace, so everything it mounts vanishes
+// with the namespace.
+func setupRoot(is initSpec) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making / private: %w", err)
+	}
+	if err := unix.Mount("tieplan-step", is.Root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=16m"); err != nil {
+		return fmt.Errorf("mounting tmpfs on %s: %w", is.Root, err)
+	}
+	skel := filepath.Join(is.Root, "skel")
+	root := filepath.Join(is.Root, "root")
+	resolvCopy := filepath.Join(is.Root, "resolv.conf")
+
+	// The skeleton layer: mount points the image may lack.
+	dirs := []struct {
+		path string
+		mode os.FileMode
+	}{
+		{"", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"dev", 0o755},
+		{"etc", 0o755}, {"tmp", 0o1777},
+	}
+	if is.Hooks != "" {
+		dirs = append(dirs, struct {
+			path string
+			mode os.FileMode
+		}{"tmp/in_target.d", 0o755})
+	}
+	for _, d := range dirs {
+		p := filepath.Join(skel, d.path)
+		if err := os.Mkdir(p, d.mode); err != nil {
+			return fmt.Errorf("skeleton: %w", err)
+		}
+		if err := os.Chmod(p, d.mode); err != nil { // umask
+			return fmt.Errorf("skeleton: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(skel, "etc/resolv.conf"), nil, 0o644); err != nil {
+		return fmt.Errorf("skeleton: %w", err)
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		resolv = []byte("nameserver 8.8.8.8\n") // DIB's fallback
+	}
+	if err := os.WriteFile(resolvCopy, resolv, 0o644); err != nil {
+		return fmt.Errorf("copying resolv.conf: %w", err)
+	}
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+
+	if err := mountOverlay(root, append(append([]string(nil), is.Lower...), skel), is.Upper, is.Work); err != nil {
+		return err
+	}
+
+	mounts := []struct {
+		src, target, fstype string
+		flags               uintptr
+	}{
+		{"proc", "proc", "proc", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		{"sysfs", "sys", "sysfs", unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		{"/dev", "dev", "", unix.MS_BIND | unix.MS_REC},
+	}
+	for _, m := range mounts {
+		target, err := mountPoint(root, m.target, true)
+		if err != nil {
+			return err
+		}
+		if err := unix.Mount(m.src, target, m.fstype, m.flags, ""); err != nil {
+			return fmt.Errorf("mounting %s on /%s: %w", m.src, m.target, err)
+		}
+	}
+	if is.Hooks != "" {
+		target, err := mountPoint(root, "tmp/in_target.d", true)
+		if err != nil {
+			return err
+		}
+		if err := bindReadOnly(is.Hooks, target); err != nil {
+			return fmt.Errorf("binding hooks at /tmp/in_target.d: %w", err)
+		}
+	}
+	if target, err := mountPoint(root, "etc/resolv.conf", false); err == nil {
+		if err := unix.Mount(resolvCopy, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("binding /etc/resolv.conf: %w", err)
+		}
+	} // else: a symlink, or no /etc: leave it alone.
+
+	if is.Hostname != "" {
+		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
+			return fmt.Errorf("setting hostname: %w", err)
+		}
+	}
+	if err := unix.Chroot(root); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// mountPoint returns root/rel after checking that every component is a
+// real directory (and the last a directory or, if !dir, a regular file)
+// inside root, so that a symlink in the image cannot redirect a mount
+// outside the step's root.
+func mountPoint(root, rel string, dir bool) (string, error) {
+	p := root
+	parts := strings.Split(rel, "/")
+	for i, c := range parts {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return "", fmt.Errorf("mount point /%s: %w", rel, err)
+		}
+		last := i == len(parts)-1
+		switch {
+		case fi.IsDir() && (!last || dir):
+		case fi.Mode().IsRegular() && last && !dir:
+		default:
+			return "", fmt.Errorf("mount point /%s: /%s is a %v", rel, strings.Join(parts[:i+1], "/"), fi.Mode().Type())
+		}
+	}
+	return p, nil
+}
+
+// bindReadOnly binds src on target and remounts the bind read-only (the
+// two steps DIB uses; a bind cannot be made read-only in one mount call).
+func bindReadOnly(src, target string) error {
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+// mountOverlay mounts overlayfs on target through the new mount API, one
+// "lowerdir+" per layer (top first), which has no length limit on the
+// layer list.
+func mountOverlay(target string, lower []string, upper, work string) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(fd)
+	for _, l := range lower {
+		if err := unix.FsconfigSetString(fd, "lowerdir+", l); err != nil {
+			return fsError(fd, fmt.Sprintf("lower layer %s", l), err)
+		}
+	}
+	if err := unix.FsconfigSetString(fd, "upperdir", upper); err != nil {
+		return fsError(fd, fmt.Sprintf("upper dir %s", upper), err)
+	}
+	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
+		return fsError(fd, fmt.Sprintf("work dir %s", work), err)
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return fsError(fd, "creating overlay", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fsError(fd, "fsmount overlay", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move_mount overlay to %s: %w", target, err)
+	}
+	return nil
+}
+
+// fsError wraps err with the messages the kernel logged on the fs context.
+func fsError(fd int, what string, err error) error {
+	var msgs []string
+	buf := make([]byte, 4096)
+	for {
+		n, rerr := unix.Read(fd, buf)
+		if rerr != nil || n <= 0 {
+			break
+		}
+		msgs = append(msgs, strings.TrimSpace(string(buf[:n])))
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("overlay: %s: %w (%s)", what, err, strings.Join(msgs, "; "))
+	}
+	return fmt.Errorf("overlay: %s: %w", what, err)
+}
+
+// lookPath finds file in path (a PATH value) inside the chroot, as
+// execvp would.
+func lookPath(file, path string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		fi, err := os.Stat(p)
+		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", file, errors.New("command not found in PATH"))
+}
