@@ -24,9 +24,13 @@ type LayerInfo struct {
 
 // PriorStep is a step as the last apply recorded it.
 type PriorStep struct {
-	Addr     string
-	Kind     string
-	Key      string
+	Addr string
+	Kind string
+	// Key is the key the step was committed under; for a step that reads
+	// the host, OutputKey of its input key and Output.
+	Key string
+	// Output is the digest of what a host-reading step produced.
+	Output   string
 	PreImage *PreImage
 	Duration time.Duration
 	BuiltAt  time.Time
@@ -59,6 +63,40 @@ type DiffOptions struct {
 	// Variables are the root variable values now, as DisplayVariables
 	// renders them.
 	Variables map[string]string
+}
+
+// Predict re-keys each image's chain the way apply will, where it can
+// know: a host-reading step whose inputs are what the last apply ran it on
+// is predicted to produce the same output, so it and every step after it
+// get the keys apply committed them under. Without such a record the keys
+// stay input keys, and the steps show as to be built.
+func Predict(images []*Steps, prior *Prior) {
+	if prior == nil {
+		return
+	}
+	for _, img := range images {
+		pi := prior.Images[img.Image.Image.Addr]
+		if pi == nil {
+			continue
+		}
+		byAddr := map[string]*PriorStep{}
+		for _, ps := range pi.Steps {
+			byAddr[ps.Addr] = ps
+		}
+		parent := ""
+		for _, s := range img.Chain {
+			if s.PreImage.Parent != parent {
+				s.PreImage.Parent = parent
+				s.Key = s.PreImage.Key()
+			}
+			if ps := byAddr[s.Addr]; s.ReadsHost && ps != nil && ps.Output != "" && ps.PreImage != nil && ps.PreImage.Key() == s.Key {
+				s.Key = OutputKey(s.Key, ps.Output)
+			}
+			if s.Kind != StepArtifact {
+				parent = s.Key
+			}
+		}
+	}
 }
 
 // sensitiveValue is how a sensitive value is shown anywhere.

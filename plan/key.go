@@ -62,3 +62,11 @@ func digestString(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// OutputKey is the effective key of a step that reads the host: its input
+// key and the digest of what it produced. apply commits the step under it,
+// and plan predicts it from the output the last apply recorded.
+func OutputKey(inputKey, output string) string {
+	sum := sha256.Sum256([]byte("tieplan.step.output.v1\x00" + inputKey + "\x00" + output))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

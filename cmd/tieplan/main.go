@@ -6,10 +6,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+
+	"github.com/tieplan/tieplan/exec/runner"
 	"syscall"
 )
 
 func main() {
+	// A step's init is this binary re-executed in the step's namespaces.
+	runner.MaybeInit()
 	// Most runs are short and allocation-heavy (parsing, hashing element
 	// trees): collecting less often saves a third of their time. GOGC, when
 	// set, still wins.

@@ -8,12 +8,15 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tieplan/tieplan/exec/runner"
 )
 
 // update makes golden-file tests rewrite their golden files: go test ./... -update
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
+	runner.MaybeInit()
 	testscript.Main(m, map[string]func(){
 		"tieplan": func() {
 			os.Exit(run(context.Background(), os.Args[1:], newProcessEnv()))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tieplan/tieplan/exec/store"
 	"github.com/tieplan/tieplan/plan"
+	"github.com/tieplan/tieplan/plan/state"
 )
 
 func init() {
@@ -97,9 +98,34 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 	return exitOK
 }
 
+// planRun is a computed plan with everything it was computed from, for
+// plan -out and apply.
+type planRun struct {
+	plan     *plan.Plan
+	cfg      *plan.Config
+	loader   *plan.Loader
+	images   []*plan.Steps
+	state    *state.State
+	cacheDir string
+}
+
 // makePlan loads, resolves and diffs; on failure it has printed the
 // diagnostics and returns a nil plan with the exit code.
 func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
+	r, code := computePlan(ctx, env, a)
+	if r == nil {
+		return nil, code
+	}
+	if a.out != "" {
+		if err := savePlan(env, a, r.plan, r.cfg, r.images, r.state, r.loader.Files()); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return nil, exitError
+		}
+	}
+	return r.plan, exitOK
+}
+
+func computePlan(ctx context.Context, env *Env, a *planArgs) (*planRun, int) {
 	loader := plan.NewLoader(env.Dir)
 	dir := absFrom(env.Dir, a.dir)
 	cfg, diags := loader.Load(dir, plan.LoadOptions{Env: env.Environ, VarArgs: a.vars, WorkDir: env.Dir})
@@ -124,6 +150,7 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
 	}
+	plan.Predict(images, prior)
 	cacheDir := plan.CacheDir(cfg.Settings, env.Getenv)
 	p := plan.Diff(images, plan.DiffOptions{
 		Prior:     prior,
@@ -133,13 +160,7 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 		MaxAge:    maxAge(cfg),
 		Variables: plan.DisplayVariables(cfg.Variables),
 	})
-	if a.out != "" {
-		if err := savePlan(env, a, p, cfg, images, st, loader.Files()); err != nil {
-			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
-			return nil, exitError
-		}
-	}
-	return p, exitOK
+	return &planRun{plan: p, cfg: cfg, loader: loader, images: images, state: st, cacheDir: cacheDir}, exitOK
 }
 
 // maxAge is each image's max_age, or the tieplan block's.

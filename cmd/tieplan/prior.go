@@ -39,7 +39,7 @@ func priorFromState(st *state.State) (*plan.Prior, error) {
 	for addr, img := range st.Images {
 		pi := &plan.PriorImage{Addr: addr}
 		for _, s := range img.Steps {
-			ps := &plan.PriorStep{Addr: s.Addr, Kind: s.Kind, Key: s.Key, Duration: time.Duration(s.Duration), BuiltAt: s.BuiltAt}
+			ps := &plan.PriorStep{Addr: s.Addr, Kind: s.Kind, Key: s.Key, Output: s.Output, Duration: time.Duration(s.Duration), BuiltAt: s.BuiltAt}
 			if len(s.PreImage) > 0 {
 				ps.PreImage = &plan.PreImage{}
 				if err := json.Unmarshal(s.PreImage, ps.PreImage); err != nil {

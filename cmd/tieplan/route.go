@@ -24,6 +24,8 @@ const (
 type command struct {
 	synopsis string
 	run      func(ctx context.Context, env *Env, args []string) int
+	// hidden commands are internal and not listed.
+	hidden bool
 }
 
 // commands is filled by each subcommand's file in an init function, so adding
@@ -68,8 +70,10 @@ func run(ctx context.Context, args []string, env *Env) int {
 
 func commandNames() []string {
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -186,3 +186,28 @@ func TestPlanWaitsForLock(t *testing.T) {
 		t.Errorf("after unlock: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestDetailedExitcode pins plan -detailed-exitcode: 2 with changes, 0
+// without, 1 on error.
+func TestDetailedExitcode(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"main.tie.hcl":                 "tieplan {\n  element_paths = [\"elements\"]\n}\nimage \"x\" {\n  skip_base = true\n  elements  = [\"os\"]\n}\n",
+		"elements/os/element-provides": "operating-system\n",
+		"bad/main.tie.hcl":             "image \"x\" {}\n",
+	} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	environ := []string{"TIEPLAN_DIB_ELEMENTS=" + t.TempDir(), "TIEPLAN_CACHE_DIR=" + t.TempDir()}
+	if code, _, stderr := runIn(t, dir, environ, "plan", "-detailed-exitcode", "."); code != 2 {
+		t.Errorf("changes: exit %d, want 2\n%s", code, stderr)
+	}
+	if code, _, _ := runIn(t, dir, environ, "plan", "-detailed-exitcode", "bad"); code != exitError {
+		t.Errorf("error: exit %d, want 1", code)
+	}
+	if code, stdout, _ := runIn(t, dir, environ, "plan", "."); code != exitOK || !strings.Contains(stdout, "+ assemble") {
+		t.Errorf("without the flag: exit %d\n%s", code, stdout)
+	}
+}

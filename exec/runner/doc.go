@@ -31,7 +31,8 @@
 //     one fsconfig "lowerdir+" per layer, fsmount, move_mount) — the
 //     comma-joined lowerdir= option runs out of room long before the
 //     layer counts we stack. The lower layers are Spec.Lower (top first)
-//     followed by skel as the bottom-most layer; upperdir is Spec.Upper.
+//     followed by skel as the bottom-most layer; upperdir is Spec.Upper
+//     (Spec.ReadOnly differs from here on: see "Read-only roots").
 //     Because skel is at the bottom, it only supplies a mount point the
 //     image lacks, and since mounting on an overlay directory does not
 //     copy it up, the step's layer never receives mount points or
@@ -44,8 +45,9 @@
 //     /dev (which brings the host's /dev/pts devpts instance with it; no
 //     second devpts instance is created, so /dev/ptmx keeps working),
 //     Spec.Hooks at /tmp/in_target.d bound and then remounted read-only
-//     (DIB's two-step bind), and the tmpfs copy of the host's resolv.conf
-//     bound over /etc/resolv.conf.
+//     (DIB's two-step bind; with Spec.HooksWritable just bound), and
+//     the tmpfs copy of the host's resolv.conf bound over
+//     /etc/resolv.conf.
 //
 //     resolv.conf: DIB moves the image's file to resolv.conf.ORIG, copies
 //     the host's in, and moves .ORIG back at finalise. Binding a copy over
@@ -59,12 +61,54 @@
 //     follow the link.
 //
 //  6. Sets the hostname (Spec.Hostname, if any) in its UTS namespace,
-//     chroots into Root/root and changes directory to /.
+//     chroots into Root/root and changes directory to / (in host mode,
+//     see below, it mounts a fresh proc on the host's /proc instead of
+//     chrooting).
 //
 //  7. Starts Spec.Argv with DIB's in-target environment (see below), then,
 //     as PID 1, reaps every process until the command exits, forwarding
 //     SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command. It reports the
 //     command's status on fd 4 and exits.
+//
+// # Host mode
+//
+// With Spec.Host the init builds the root exactly as above — the overlay
+// with the skeleton layer, proc, sysfs, /dev, the hooks and resolv.conf
+// inside it, so the tree looks as it does to a chroot command (DIB mounts
+// /proc, /dev and /sys into the target after root.d and keeps them until
+// finalise; tieplan keeps them for every host phase, for consistency) —
+// but does not chroot: the command runs on the host's filesystem, in /,
+// still in the step's mount, PID, UTS and IPC namespaces. This is for
+// DIB's host phases (root.d, extra-data.d, post-root.d, pre-finalise.d,
+// cleanup.d) and tieplan's own host-side work on a step's root. The root
+// is at RootPath(spec) (Spec.Root made absolute, joined with "root"),
+// which the command's environment names as TIEPLAN_ROOT, for callers to
+// pass on as TARGET_ROOT or TMP_MOUNT_PATH; Spec.Root itself holds the
+// runner's tmpfs (the skeleton, the resolv.conf copy), which is not part
+// of the step. Whatever the command writes under TIEPLAN_ROOT lands in
+// Upper; whatever it writes elsewhere reaches the host, as in DIB.
+//
+// The command's PIDs are those of the step's PID namespace, so the init
+// mounts a fresh proc over the host's /proc (in the step's mount
+// namespace only): $$ and /proc/<pid> agree, and ps shows the step's
+// processes. The host's /sys and /dev are left as they are.
+//
+// Hooks are bound at TIEPLAN_ROOT/tmp/in_target.d as in a chroot. With
+// Spec.HooksWritable (either mode) that bind is read-write, so that
+// extra-data.d scripts can change the hooks tree; the writes reach
+// Spec.Hooks on the host, so the caller passes a private copy.
+//
+// # Read-only roots
+//
+// With Spec.ReadOnly the overlay has no upper layer (Upper and Work are
+// ignored and may be empty): it is the merge of Spec.Lower alone (plus
+// an empty bottom layer, as overlayfs wants two layers without an upper
+// one), mounted read-only, and nothing is mounted inside it — no
+// skeleton, proc, sysfs, /dev, resolv.conf or hooks (Hooks must be
+// empty) — so that it is exactly the finished image, e.g. for writing a
+// tar of it in host mode (tar -C "$TIEPLAN_ROOT" -cf OUT .). Without
+// Host, the command is chrooted into that bare tree (no /proc, no
+// /dev/null).
 //
 // # Cleanup is the kernel's
 //
@@ -79,14 +123,21 @@
 // left-over processes after every run. Run waits for the init, so when it
 // returns every process of the step is gone.
 //
-// # Environment inside the chroot
+// # Environment
 //
-// Exactly Spec.Env (the caller decides what of the host environment to
-// pass, like DIB's sudo -E), with duplicates resolved last-wins, then
-// HOME=/root, TMPDIR and VIRTUAL_ENV removed, and PATH set to the
-// caller's PATH (if any) followed by
+// Inside the chroot: exactly Spec.Env (the caller decides what of the
+// host environment to pass, like DIB's sudo -E), with duplicates
+// resolved last-wins, then HOME=/root, TMPDIR and VIRTUAL_ENV removed,
+// and PATH set to the caller's PATH (if any) followed by
 // /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin. Argv[0]
 // without a slash is looked up in that PATH inside the chroot.
+//
+// In host mode: Spec.Env with duplicates resolved last-wins and nothing
+// removed or rewritten, except that TIEPLAN_ROOT is set to RootPath
+// (replacing any value in Env) and, if Env has no non-empty PATH, PATH is
+// set to the PATH of the process calling Run (or, if that is empty, to
+// the list above). Argv[0] without a slash is looked up in that PATH on
+// the host.
 //
 // # Result
 //
@@ -102,5 +153,6 @@
 // Spec.Root must be an existing directory the caller owns; it is used
 // only as a mount point inside the step's mount namespace, and stays
 // empty on the host. Upper and Work must be on the same filesystem, and
-// Work empty or left over from an earlier mount of the same Upper.
+// Work empty or left over from an earlier mount of the same Upper
+// (unless ReadOnly).
 package runner

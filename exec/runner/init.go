@@ -66,6 +66,9 @@ func initMain() int {
 		return fail(err)
 	}
 	env := chrootEnv(is.Env)
+	if is.Host {
+		env = hostEnv(is.Env, is.HostPath, filepath.Join(is.Root, "root"))
+	}
 	argv0, err := lookPath(is.Argv[0], envPath(env))
 	if err != nil {
 		return fail(err)
@@ -127,9 +130,9 @@ func initMain() int {
 }
 
 // setupRoot builds the step's root filesystem at is.Root/root (see the
-// package documentation), chroots into it and sets the hostname. It runs
-// in the init's fresh mount namespace, so everything it mounts vanishes
-// with the namespace.
+// package documentation), sets the hostname and, unless is.Host, chroots
+// into the root. It runs in the init's fresh mount namespace, so
+// everything it mounts vanishes with the namespace.
 func setupRoot(is initSpec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
@@ -137,8 +140,49 @@ func setupRoot(is initSpec) error {
 	if err := unix.Mount("tieplan-step", is.Root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=16m"); err != nil {
 		return fmt.Errorf("mounting tmpfs on %s: %w", is.Root, err)
 	}
-	skel := filepath.Join(is.Root, "skel")
 	root := filepath.Join(is.Root, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+	if is.ReadOnly {
+		// The image alone: an empty directory at the bottom (overlayfs
+		// wants two layers when there is no upper one) adds nothing.
+		empty := filepath.Join(is.Root, "empty")
+		if err := os.Mkdir(empty, 0o755); err != nil {
+			return err
+		}
+		if err := mountOverlay(root, append(append([]string(nil), is.Lower...), empty), "", ""); err != nil {
+			return err
+		}
+	} else if err := populateRoot(is, root); err != nil {
+		return err
+	}
+
+	if is.Hostname != "" {
+		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
+			return fmt.Errorf("setting hostname: %w", err)
+		}
+	}
+	if is.Host {
+		// The command sees the host's tree but lives in the step's PID
+		// namespace: give it a /proc of that namespace, so that its PIDs
+		// (and $$) name the right /proc entries.
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("mounting proc on the host's /proc: %w", err)
+		}
+	} else if err := unix.Chroot(root); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// populateRoot mounts the writable overlay (skeleton layer at the bottom)
+// on root and, inside it, proc, sysfs, /dev, the hooks and resolv.conf.
+func populateRoot(is initSpec, root string) error {
+	skel := filepath.Join(is.Root, "skel")
 	resolvCopy := filepath.Join(is.Root, "resolv.conf")
 
 	// The skeleton layer: mount points the image may lack.
@@ -174,9 +218,6 @@ func setupRoot(is initSpec) error {
 	if err := os.WriteFile(resolvCopy, resolv, 0o644); err != nil {
 		return fmt.Errorf("copying resolv.conf: %w", err)
 	}
-	if err := os.Mkdir(root, 0o755); err != nil {
-		return err
-	}
 
 	if err := mountOverlay(root, append(append([]string(nil), is.Lower...), skel), is.Upper, is.Work); err != nil {
 		return err
@@ -204,7 +245,12 @@ func setupRoot(is initSpec) error {
 		if err != nil {
 			return err
 		}
-		if err := bindReadOnly(is.Hooks, target); err != nil {
+		if is.HooksRW {
+			err = unix.Mount(is.Hooks, target, "", unix.MS_BIND, "")
+		} else {
+			err = bindReadOnly(is.Hooks, target)
+		}
+		if err != nil {
 			return fmt.Errorf("binding hooks at /tmp/in_target.d: %w", err)
 		}
 	}
@@ -213,18 +259,6 @@ func setupRoot(is initSpec) error {
 			return fmt.Errorf("binding /etc/resolv.conf: %w", err)
 		}
 	} // else: a symlink, or no /etc: leave it alone.
-
-	if is.Hostname != "" {
-		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
-			return fmt.Errorf("setting hostname: %w", err)
-		}
-	}
-	if err := unix.Chroot(root); err != nil {
-		return fmt.Errorf("chroot: %w", err)
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return fmt.Errorf("chdir /: %w", err)
-	}
 	return nil
 }
 
@@ -263,7 +297,8 @@ func bindReadOnly(src, target string) error {
 
 // mountOverlay mounts overlayfs on target through the new mount API, one
 // "lowerdir+" per layer (top first), which has no length limit on the
-// layer list.
+// layer list. With upper == "" the overlay has no upper layer and is
+// mounted read-only.
 func mountOverlay(target string, lower []string, upper, work string) error {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
@@ -275,16 +310,21 @@ func mountOverlay(target string, lower []string, upper, work string) error {
 			return fsError(fd, fmt.Sprintf("lower layer %s", l), err)
 		}
 	}
-	if err := unix.FsconfigSetString(fd, "upperdir", upper); err != nil {
-		return fsError(fd, fmt.Sprintf("upper dir %s", upper), err)
-	}
-	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
-		return fsError(fd, fmt.Sprintf("work dir %s", work), err)
+	var attr int
+	if upper == "" {
+		attr = unix.MOUNT_ATTR_RDONLY
+	} else {
+		if err := unix.FsconfigSetString(fd, "upperdir", upper); err != nil {
+			return fsError(fd, fmt.Sprintf("upper dir %s", upper), err)
+		}
+		if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
+			return fsError(fd, fmt.Sprintf("work dir %s", work), err)
+		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {
 		return fsError(fd, "creating overlay", err)
 	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, attr)
 	if err != nil {
 		return fsError(fd, "fsmount overlay", err)
 	}
@@ -312,8 +352,8 @@ func fsError(fd int, what string, err error) error {
 	return fmt.Errorf("overlay: %s: %w", what, err)
 }
 
-// lookPath finds file in path (a PATH value) inside the chroot, as
-// execvp would.
+// lookPath finds file in path (a PATH value) inside the chroot (on the
+// host in host mode), as execvp would.
 func lookPath(file, path string) (string, error) {
 	if strings.Contains(file, "/") {
 		return file, nil

@@ -28,17 +28,36 @@ type Spec struct {
 	Lower []string
 	// Upper receives every change the command makes (the step's layer);
 	// Work is overlayfs's work directory, on the same filesystem.
+	// Upper and Work are ignored (and may be empty) when ReadOnly is set.
 	Upper, Work string
 	// Root is an existing, empty directory used as the mount point of the
-	// step's root filesystem inside the step's mount namespace.
+	// runner's tmpfs inside the step's mount namespace; the step's root
+	// filesystem is mounted at RootPath(spec), below it.
 	Root string
-	// Hooks, if not empty, is bound read-only at /tmp/in_target.d.
-	Hooks string
+	// Hooks, if not empty, is bound at /tmp/in_target.d of the step's
+	// root: read-only, or read-write if HooksWritable is set (the caller
+	// then passes a private copy, as writes reach Hooks on the host).
+	Hooks         string
+	HooksWritable bool
+	// Host runs the command on the host's filesystem instead of chrooting
+	// into the step's root: it still runs in the step's mount, PID, UTS
+	// and IPC namespaces, in /, with the root mounted at RootPath(spec)
+	// and named by TIEPLAN_ROOT in its environment (DIB's host phases:
+	// root.d, extra-data.d, post-root.d, pre-finalise.d, cleanup.d, and
+	// tieplan's own host-side work on a step's root).
+	Host bool
+	// ReadOnly mounts the overlay of the Lower layers alone, without an
+	// upper layer, and mounts nothing inside it (no /proc, /sys, /dev,
+	// resolv.conf, hooks): the root is exactly the merged image, read-only
+	// (for reading a finished image, e.g. writing a tar of it). Hooks must
+	// be empty.
+	ReadOnly bool
 	// Argv is the command; Argv[0] without a slash is looked up in the
-	// chroot's PATH.
+	// chroot's PATH, or with Host set in the host's (see the package
+	// documentation).
 	Argv []string
-	// Env is the command's environment before HOME, PATH, TMPDIR and
-	// VIRTUAL_ENV are adjusted (see the package documentation).
+	// Env is the command's environment before it is adjusted (see the
+	// package documentation).
 	Env []string
 	// Hostname, if not empty, is set in the step's UTS namespace.
 	Hostname string
@@ -64,9 +83,28 @@ type initSpec struct {
 	Work     string   `json:"work"`
 	Root     string   `json:"root"`
 	Hooks    string   `json:"hooks,omitempty"`
+	HooksRW  bool     `json:"hooks_rw,omitempty"`
+	Host     bool     `json:"host,omitempty"`
+	ReadOnly bool     `json:"read_only,omitempty"`
+	// HostPath is the caller's PATH, the host-mode fallback when Env
+	// has none (the init's own environment is empty).
+	HostPath string   `json:"host_path,omitempty"`
 	Argv     []string `json:"argv"`
 	Env      []string `json:"env"`
 	Hostname string   `json:"hostname,omitempty"`
+}
+
+// RootPath returns where the step's merged root filesystem is mounted in
+// the step's mount namespace: the path under which a host-mode command
+// (Spec.Host) finds it, and the value of its TIEPLAN_ROOT. It is
+// Spec.Root made absolute, joined with "root"; on the host (outside the
+// step) nothing is ever mounted there.
+func RootPath(spec Spec) string {
+	root, err := filepath.Abs(spec.Root)
+	if err != nil {
+		root = filepath.Clean(spec.Root)
+	}
+	return filepath.Join(root, "root")
 }
 
 // initReport is what the init sends back on fd 4.
@@ -181,13 +219,28 @@ func prepare(spec Spec) (initSpec, error) {
 		}
 		return a, nil
 	}
-	is := initSpec{Argv: spec.Argv, Env: spec.Env, Hostname: spec.Hostname}
-	var err error
-	if is.Upper, err = abs("Upper", spec.Upper); err != nil {
-		return is, err
+	is := initSpec{
+		Argv: spec.Argv, Env: spec.Env, Hostname: spec.Hostname,
+		Host: spec.Host, ReadOnly: spec.ReadOnly, HooksRW: spec.HooksWritable,
 	}
-	if is.Work, err = abs("Work", spec.Work); err != nil {
-		return is, err
+	if spec.Host {
+		is.HostPath = os.Getenv("PATH")
+	}
+	var err error
+	if spec.ReadOnly {
+		if spec.Hooks != "" {
+			return is, errors.New("runner: Hooks cannot be bound into a ReadOnly root")
+		}
+	} else {
+		if is.Upper, err = abs("Upper", spec.Upper); err != nil {
+			return is, err
+		}
+		if is.Work, err = abs("Work", spec.Work); err != nil {
+			return is, err
+		}
+	}
+	if spec.HooksWritable && spec.Hooks == "" {
+		return is, errors.New("runner: HooksWritable without Hooks")
 	}
 	if is.Root, err = abs("Root", spec.Root); err != nil {
 		return is, err

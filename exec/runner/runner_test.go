@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -376,7 +378,14 @@ func TestCancel(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("command did not start")
 	}
-	if pids := findProcs("sleep", secs); len(pids) != 1 {
+	// "started" can be printed before the other side of the pipe has
+	// exec'd sleep: give it a moment.
+	pids := findProcs("sleep", secs)
+	for deadline := time.Now().Add(10 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		pids = findProcs("sleep", secs)
+	}
+	if len(pids) != 1 {
 		t.Errorf("expected the sleep to be running, pids %v", pids)
 	}
 	cancel()
@@ -601,4 +610,253 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return n, err
+}
+
+// ---- host mode and read-only roots ----
+
+// hostSpec returns a host-mode Spec over lower running the host's
+// /bin/sh with script.
+func (e *env) hostSpec(lower []string, script string) Spec {
+	s := e.spec(lower, script)
+	s.Host = true
+	s.Argv = []string{"/bin/sh", "-c", script}
+	s.Env = []string{"LC_ALL=C", "PATH=" + os.Getenv("PATH")}
+	return s
+}
+
+func TestHostMode(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	snap := snapshot(t, base)
+	spec := e.hostSpec([]string{base}, `echo x > "$TIEPLAN_ROOT/from-host"; test -d /proc/1
+echo "root=$TIEPLAN_ROOT"
+pwd
+tr '\0' '\n' < /proc/1/cmdline
+test -x "$TIEPLAN_ROOT/bin/busybox" && echo image-visible
+test -e "$TIEPLAN_ROOT/proc/self" && echo root-proc
+test -e "$TIEPLAN_ROOT/dev/null" && echo root-dev
+grep -q " $TIEPLAN_ROOT " /proc/self/mountinfo && echo mounted-here
+echo ready; read x; echo "got $x"`)
+	spec.Env = append(spec.Env, "TIEPLAN_ROOT=/caller-value")
+	pr, pw := io.Pipe()
+	spec.Stdin = pr
+	w := &signalWriter{want: "ready\n", seen: make(chan struct{})}
+	spec.Stdout, spec.Stderr = w, w
+	done := make(chan error, 1)
+	var res Result
+	go func() {
+		var err error
+		res, err = Run(context.Background(), spec)
+		done <- err
+	}()
+	select {
+	case <-w.seen:
+	case err := <-done:
+		t.Fatalf("Run returned early: %+v %v (output %q)", res, err, w.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("command did not get ready")
+	}
+	// While the command runs, the step's mounts are not the caller's.
+	for _, l := range mountinfo(t) {
+		if strings.Contains(l, spec.Root) || strings.Contains(l, " - overlay ") {
+			t.Errorf("step mount visible to the caller while running: %s", l)
+		}
+	}
+	pw.Write([]byte("go\n"))
+	pw.Close()
+	if err := <-done; err != nil || res != (Result{}) {
+		t.Fatalf("Run: %+v %v (output %q)", res, err, w.String())
+	}
+	root := RootPath(spec)
+	want := "root=" + root + "\n/\ntieplan-runner-init\nimage-visible\nroot-proc\nroot-dev\nmounted-here\nready\ngot go\n"
+	if out := w.String(); out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+	if root != filepath.Join(spec.Root, "root") {
+		t.Errorf("RootPath = %q", root)
+	}
+	if got := snapshot(t, base); !slices.Equal(got, snap) {
+		t.Errorf("lower layer changed:\n%s", strings.Join(diffPair(snap, got), "\n"))
+	}
+	if got := names(snapshot(t, spec.Upper)); !slices.Equal(got, []string{"from-host f 2"}) {
+		t.Errorf("upper = %q", got)
+	}
+	// Nothing was written on the host outside the step's layer.
+	if ents, err := os.ReadDir(spec.Root); err != nil || len(ents) != 0 {
+		t.Errorf("Root on the host should stay empty: %v %v", ents, err)
+	}
+	for _, p := range []string{"/from-host", "/caller-value", root} {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s exists on the host (%v)", p, err)
+		}
+	}
+	for _, l := range mountinfo(t) {
+		if strings.Contains(l, spec.Root) {
+			t.Errorf("step mount visible afterwards: %s", l)
+		}
+	}
+}
+
+func TestHostModeLookPathAndEnv(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	spec := e.hostSpec([]string{base}, "")
+	// "env" is looked up on the host (the image-only command below shows
+	// the image is not searched); the environment is Env as given, with
+	// no chroot adjustments, plus the caller's PATH and TIEPLAN_ROOT.
+	spec.Argv = []string{"env"}
+	spec.Env = []string{"FOO=bar", "TMPDIR=/x", "FOO=baz"}
+	out := e.mustRun(spec)
+	want := []string{"FOO=baz", "TMPDIR=/x", "PATH=" + os.Getenv("PATH"), "TIEPLAN_ROOT=" + RootPath(spec)}
+	if os.Getenv("PATH") == "" {
+		want[2] = "PATH=" + pathSuffix
+	}
+	if got := strings.Split(strings.TrimSpace(out), "\n"); !slices.Equal(got, want) {
+		t.Errorf("env = %q, want %q", got, want)
+	}
+	// An executable only the image has is not found on the host.
+	spec = e.hostSpec([]string{base}, "")
+	os.WriteFile(filepath.Join(base, "bin/only-in-image"), []byte("#!/bin/sh\n"), 0o755)
+	spec.Argv = []string{"only-in-image"}
+	spec.Env = []string{"PATH=/bin"}
+	if _, _, err := e.run(spec); err == nil || !strings.Contains(err.Error(), "only-in-image") {
+		t.Errorf("image-only command in host mode: err = %v", err)
+	}
+}
+
+func TestHostModeHooksWritable(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	hooks := e.mkdir("hooks")
+	os.WriteFile(filepath.Join(hooks, "marker"), []byte("from-hooks\n"), 0o644)
+	spec := e.hostSpec([]string{base}, `cat "$TIEPLAN_ROOT/tmp/in_target.d/marker"
+echo made > "$TIEPLAN_ROOT/tmp/in_target.d/new" && echo WRITABLE`)
+	spec.Hooks = hooks
+	spec.HooksWritable = true
+	if out, want := e.mustRun(spec), "from-hooks\nWRITABLE\n"; out != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(hooks, "new")); err != nil || string(b) != "made\n" {
+		t.Errorf("hooks/new = %q, %v", b, err)
+	}
+	if got := snapshot(t, spec.Upper); len(got) != 0 {
+		t.Errorf("hooks leaked into the layer: %q", got)
+	}
+
+	// Without HooksWritable the host-mode bind is read-only too.
+	spec = e.hostSpec([]string{base}, `if touch "$TIEPLAN_ROOT/tmp/in_target.d/other" 2>/dev/null; then echo WRITABLE; else echo READONLY; fi`)
+	spec.Hooks = hooks
+	if out := e.mustRun(spec); out != "READONLY\n" {
+		t.Errorf("output %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(hooks, "other")); err == nil {
+		t.Error("read-only hooks were written")
+	}
+
+	s := e.hostSpec([]string{base}, "true")
+	s.HooksWritable = true
+	if _, _, err := e.run(s); err == nil {
+		t.Error("HooksWritable without Hooks accepted")
+	}
+}
+
+func TestReadOnlyTar(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	s1 := e.spec([]string{base}, "echo hi > /hello; rm /bin/ls")
+	e.mustRun(s1)
+	lower := []string{s1.Upper, base}
+	snaps := [][]string{snapshot(t, s1.Upper), snapshot(t, base)}
+
+	out := filepath.Join(e.dir, "image.tar")
+	spec := Spec{
+		Lower:    lower,
+		Root:     e.mkdir("root"),
+		Host:     true,
+		ReadOnly: true,
+		Argv: []string{"/bin/sh", "-c", `tar -C "$TIEPLAN_ROOT" -cf "$OUT" . || exit 1
+if touch "$TIEPLAN_ROOT/x" 2>/dev/null; then echo WRITABLE; else echo READONLY; fi
+if mkdir "$TIEPLAN_ROOT/tmp/d" 2>/dev/null; then echo WRITABLE; else echo READONLY; fi`},
+		Env: []string{"OUT=" + out, "PATH=" + os.Getenv("PATH")},
+	}
+	if got := e.mustRun(spec); got != "READONLY\nREADONLY\n" {
+		t.Errorf("output %q", got)
+	}
+
+	// The tar holds exactly the merged lower layers.
+	var want []string
+	for _, l := range names(snapshot(t, base)) {
+		if !strings.HasPrefix(l, "bin/ls ") {
+			want = append(want, l)
+		}
+	}
+	want = append(want, "hello f 3")
+	slices.Sort(want)
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []string
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
+		if name == "" || name == "." {
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			got = append(got, name+" d")
+		case tar.TypeReg:
+			got = append(got, fmt.Sprintf("%s f %d", name, h.Size))
+		case tar.TypeSymlink:
+			got = append(got, name+" l "+h.Linkname)
+		default:
+			got = append(got, fmt.Sprintf("%s ?%c", name, h.Typeflag))
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("tar of the read-only root:\n%s", strings.Join(diffPair(want, got), "\n"))
+	}
+	for i, l := range lower {
+		if now := snapshot(t, l); !slices.Equal(now, snaps[i]) {
+			t.Errorf("lower %s changed: %q", l, diffPair(snaps[i], now))
+		}
+	}
+	if ents, err := os.ReadDir(spec.Root); err != nil || len(ents) != 0 {
+		t.Errorf("Root on the host should stay empty: %v %v", ents, err)
+	}
+}
+
+func TestReadOnlyChroot(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	snap := snapshot(t, base)
+	spec := Spec{
+		Lower:    []string{base},
+		Root:     e.mkdir("root"),
+		ReadOnly: true,
+		Argv: []string{"sh", "-c", `cat /etc/resolv.conf
+ls /proc | wc -l
+if touch /x; then echo WRITABLE; else echo READONLY; fi`},
+	}
+	// No /dev either: touch's complaint goes to the inherited stderr.
+	if out, want := e.mustRun(spec), "nameserver 192.0.2.1\n0\ntouch: /x: Read-only file system\nREADONLY\n"; out != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	if got := snapshot(t, base); !slices.Equal(got, snap) {
+		t.Errorf("lower changed: %q", diffPair(snap, got))
+	}
+	spec.Hooks = e.mkdir("hooks")
+	if _, _, err := e.run(spec); err == nil {
+		t.Error("Hooks with ReadOnly accepted")
+	}
 }

@@ -116,3 +116,8 @@ func (d Dir) Du() (total int64, err error) {
 	}
 	return total, nil
 }
+
+// Tree is the directory holding the content of the layer with key.
+func (d Dir) Tree(key string) string {
+	return filepath.Join(d.layerDir(key), "tree")
+}

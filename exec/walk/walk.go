@@ -2,8 +2,6 @@ package walk
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -215,7 +213,7 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 			return res, err
 		}
 		res.Output = out
-		res.Key = outputKey(key, out)
+		res.Key = plan.OutputKey(key, out)
 		if st.Has(res.Key) {
 			staged.Discard()
 			res.Cached = true
@@ -229,11 +227,4 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 	}
 	emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Duration: res.Duration})
 	return res, nil
-}
-
-// outputKey is the effective key of a host-reading step: its input key and
-// the digest of what it produced.
-func outputKey(inputKey, output string) string {
-	sum := sha256.Sum256([]byte("tieplan.step.output.v1\x00" + inputKey + "\x00" + output))
-	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -1,0 +1,500 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tieplan/tieplan/exec/build"
+	"github.com/tieplan/tieplan/exec/dibenv"
+	"github.com/tieplan/tieplan/exec/hooks"
+	"github.com/tieplan/tieplan/exec/store"
+	"github.com/tieplan/tieplan/exec/walk"
+	"github.com/tieplan/tieplan/plan"
+	"github.com/tieplan/tieplan/plan/planfile"
+	"github.com/tieplan/tieplan/plan/state"
+)
+
+func init() {
+	register("apply", "Build the images: run every step not in the cache", runApply)
+}
+
+const applyUsage = `Usage: tieplan apply [options] [DIR | PLANFILE]
+
+  Builds the images of the configuration in DIR (default: the current
+  directory): each step whose layer is in the cache is reused, every other
+  one runs, isolated in its own namespaces, and is committed to the cache;
+  then the artifacts are written and the state is recorded. With PLANFILE
+  (from plan -out) it applies exactly that plan, and refuses one that is
+  stale, tampered with, or made by another tieplan version.
+
+Exit status: 0 success, 1 error or failed step, 130 interrupted.`
+
+const exitInterrupted = 130
+
+func runApply(ctx context.Context, env *Env, args []string) int {
+	fs := newFlagSet("apply")
+	var a planArgs
+	parallelism := fs.Int("parallelism", 0, "how many images to build at once (default: the tieplan block's, or 2)")
+	jsonOut := fs.Bool("json", false, "print a stream of JSON events instead of progress lines")
+	fs.StringArrayVar(&a.replace, "replace", nil, "rebuild the step (or image) at `ADDR` and everything after it (repeatable)")
+	fs.StringArrayVar(&a.target, "target", nil, "build only the image or step at `ADDR` and what it needs (repeatable)")
+	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	fs.BoolVar(&a.noColor, "no-color", false, "never colour the output")
+	addVarFlags(fs, &a.vars)
+	if done, code := parseFlags(env, fs, applyUsage, args); done {
+		return code
+	}
+	arg, ok := configDirArg(env, fs, applyUsage)
+	if !ok {
+		return exitError
+	}
+	a.dir = arg
+	var saved *planfile.File
+	if st, err := os.Stat(absFrom(env.Dir, arg)); err == nil && st.Mode().IsRegular() {
+		f, err := planfile.Read(absFrom(env.Dir, arg))
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return exitError
+		}
+		saved = f
+		a.dir = absFrom(filepath.Dir(absFrom(env.Dir, arg)), filepath.FromSlash(f.Manifest.Config.Dir))
+		a.replace, a.target = f.Manifest.Replace, f.Manifest.Targets
+		varFile, err := savedVariables(f)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return exitError
+		}
+		defer os.Remove(varFile)
+		a.vars = append([]plan.VarArg{{File: true, Value: varFile}}, a.vars...)
+	}
+	r, code := computePlan(ctx, env, &a)
+	if r == nil {
+		return code
+	}
+	if saved != nil {
+		if err := checkSaved(env, saved, r); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return exitError
+		}
+	}
+	if *parallelism <= 0 {
+		*parallelism = r.cfg.Settings.Parallelism
+	}
+	return apply(ctx, env, r, *parallelism, *jsonOut)
+}
+
+// savedVariables writes a saved plan's recorded variable values to a
+// variables file, so apply evaluates the configuration as plan did.
+// Sensitive values are not in the file: they must be given again.
+func savedVariables(f *planfile.File) (string, error) {
+	tmp, err := os.CreateTemp("", "tieplan-plan-*.tievars.hcl")
+	if err != nil {
+		return "", err
+	}
+	defer tmp.Close()
+	for _, v := range f.Manifest.Variables {
+		if v.Value != "" && v.Value != "(known after apply)" {
+			// A JSON value is an HCL expression too.
+			fmt.Fprintf(tmp, "%s = %s\n", v.Name, v.Value)
+		}
+	}
+	return tmp.Name(), nil
+}
+
+// checkSaved refuses a saved plan whose state or inputs moved on.
+func checkSaved(env *Env, f *planfile.File, r *planRun) error {
+	if err := f.CheckState(r.state); err != nil {
+		return err
+	}
+	inputs, err := planfile.Inputs(r.cfg.Dir, moduleDirs(env.Dir, r.loader.Files()), r.images)
+	if err != nil {
+		return err
+	}
+	return f.CheckInputs(inputs)
+}
+
+// apply builds what r planned, writes artifacts and records state.
+func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut bool) int {
+	backend := state.NewLocal(stateDir(r.cfg.Dir))
+	backend.Version = plan.Version
+	unlock, err := backend.Lock(ctx, "apply", 0)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	defer unlock()
+
+	st := store.Dir{Root: r.cacheDir}
+	scratch, err := os.MkdirTemp(r.cacheDir, ".apply-")
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	defer os.RemoveAll(scratch)
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	logs := newStepLogs(filepath.Join(stateDir(r.cfg.Dir), "logs"), env.Stdout, jsonOut)
+	ex := &build.Executor{
+		Store:  st,
+		Images: map[string]*build.Image{},
+		Bases:  map[string]*plan.Base{},
+		Self:   self,
+		Log:    logs.writer,
+		Paths: dibenv.Paths{
+			ElementsPath: strings.Join(planSearchPath(r), ":"),
+			Lib:          dibLib(env),
+			Cache:        filepath.Join(r.cacheDir, "dib-image-cache"),
+		},
+	}
+	for _, b := range r.cfg.Bases {
+		ex.Bases[b.Addr] = b
+	}
+	for i, img := range r.images {
+		dir := filepath.Join(scratch, fmt.Sprintf("image%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return exitError
+		}
+		runParts := filepath.Join(dibLib(env), "dib-run-parts")
+		if _, err := os.Stat(runParts); err != nil {
+			runParts = ""
+		}
+		if err := hooks.Write(img.Image.Hooks, filepath.Join(dir, "hooks"), runParts); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %s: %v\n", img.Image.Image.Addr, err)
+			return exitError
+		}
+		ex.Images[img.Image.Image.Addr] = &build.Image{Resolved: img.Image, Hooks: filepath.Join(dir, "hooks"), Build: dir}
+	}
+
+	results, werr := walk.Walk(ctx, r.images, ex, build.Store{Dir: st}, walk.Options{
+		Parallelism: parallelism,
+		Events:      logs.event,
+	})
+	exported, aerr := exportArtifacts(r, results, st)
+	if serr := recordState(ctx, backend, r, results, exported); serr != nil {
+		fmt.Fprintf(env.Stderr, "Error: recording state: %v\n", serr)
+		return exitError
+	}
+	executed, cached := 0, 0
+	for _, res := range results {
+		executed += res.Executed
+		cached += res.Cached
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(env.Stderr, "Interrupted: committed layers are kept; the next apply resumes where this one stopped.\n")
+		return exitInterrupted
+	case werr != nil:
+		reportFailures(env, results, logs)
+		return exitError
+	case aerr != nil:
+		fmt.Fprintf(env.Stderr, "Error: %v\n", aerr)
+		return exitError
+	}
+	written := 0
+	for _, a := range exported {
+		if a.Written {
+			written++
+		}
+	}
+	if !jsonOut {
+		fmt.Fprintf(env.Stdout, "\nApply complete! Steps: %d executed, %d reused. Artifacts: %d written, %d unchanged.\n",
+			executed, cached, written, len(exported)-written)
+	}
+	return exitOK
+}
+
+func planSearchPath(r *planRun) []string {
+	sp, err := plan.ElementSearchPath(r.cfg.Settings, os.Getenv)
+	if err != nil {
+		return nil
+	}
+	return sp.Dirs
+}
+
+// dibLib is DIB's lib directory (_LIB, dib-run-parts).
+func dibLib(env *Env) string {
+	d, err := plan.DIBElementsDir(env.Getenv)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(d), "lib")
+}
+
+// exportedArtifact is an artifact written for the user.
+type exportedArtifact struct {
+	Image, Format, Path, Digest string
+	Size                        int64
+	StepKey                     string
+	// Written is false when the file was already there, unchanged.
+	Written bool
+}
+
+// exportArtifacts copies each built artifact from its layer to its path,
+// atomically, leaving an unchanged one untouched.
+func exportArtifacts(r *planRun, results []*walk.ImageResult, st store.Dir) ([]exportedArtifact, error) {
+	var out []exportedArtifact
+	var errs []error
+	for i, img := range r.images {
+		res := results[i]
+		keys := map[string]string{}
+		for _, s := range res.Steps {
+			keys[s.Addr] = s.Key
+		}
+		for _, s := range img.Chain {
+			key, ok := keys[s.Addr]
+			if s.Kind != plan.StepArtifact || !ok {
+				continue
+			}
+			src := filepath.Join(st.Tree(key), "artifact")
+			digest, size, err := fileDigest(src)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.Addr, err))
+				continue
+			}
+			written := false
+			if d, _, err := fileDigest(s.Output); err != nil || d != digest {
+				if err := copyAtomic(src, s.Output); err != nil {
+					errs = append(errs, fmt.Errorf("%s: writing %s: %w", s.Addr, s.Output, err))
+					continue
+				}
+				written = true
+			}
+			out = append(out, exportedArtifact{Image: img.Image.Image.Addr, Format: s.Name, Path: s.Output, Digest: digest, Size: size, StepKey: key, Written: written})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// recordState writes the next state: every image's steps as committed
+// (effective keys, host outputs, durations), its artifacts, the variables.
+func recordState(ctx context.Context, backend *state.Local, r *planRun, results []*walk.ImageResult, arts []exportedArtifact) error {
+	prev, err := backend.Read(ctx)
+	if err != nil {
+		return err
+	}
+	next := state.New()
+	if prev != nil {
+		next = prev.Clone()
+	}
+	next.Serial++
+	next.TieplanVersion = plan.Version
+	next.Variables = plan.DisplayVariables(r.cfg.Variables)
+	now := time.Now().UTC()
+	for i, img := range r.images {
+		res := results[i]
+		addr := img.Image.Image.Addr
+		si := &state.Image{Addr: addr, Arch: img.Image.Image.Arch, Steps: []*state.Step{}, Artifacts: []*state.Artifact{}}
+		if old := next.Images[addr]; old != nil && res.Err != nil {
+			// A failed image keeps what the last complete apply recorded.
+			continue
+		}
+		byAddr := map[string]walk.StepResult{}
+		for _, s := range res.Steps {
+			byAddr[s.Addr] = s
+		}
+		parent := ""
+		for _, s := range img.Chain {
+			sr, ok := byAddr[s.Addr]
+			if !ok {
+				break
+			}
+			pi := *s.PreImage
+			pi.Parent = parent
+			if s.Kind == plan.StepArtifact {
+				pi.Parent = parent
+			}
+			built := now
+			if sr.Cached {
+				built = time.Time{}
+				if info, ok := (store.Dir{Root: r.cacheDir}).Lookup(sr.Key); ok {
+					built = info.Created
+				}
+			}
+			si.Steps = append(si.Steps, &state.Step{Addr: s.Addr, Kind: string(s.Kind), Key: sr.Key, PreImage: pi.Canonical(),
+				Output: sr.Output, Duration: state.Duration(sr.Duration), BuiltAt: built})
+			if s.Kind != plan.StepArtifact {
+				parent = sr.Key
+			}
+		}
+		for _, a := range arts {
+			if a.Image == addr {
+				si.Artifacts = append(si.Artifacts, &state.Artifact{Format: a.Format, Path: a.Path, Digest: a.Digest, Size: a.Size, StepKey: a.StepKey})
+			}
+		}
+		next.Images[addr] = si
+	}
+	return backend.Write(ctx, next)
+}
+
+// stepLogs keeps each step's output in .tieplan/logs and shows progress:
+// prefixed lines in plain output, events as JSON lines with -json.
+type stepLogs struct {
+	dir     string
+	out     io.Writer
+	json    bool
+	mu      sync.Mutex
+	tails   map[string]*tail
+	enc     *json.Encoder
+	started time.Time
+}
+
+type tail struct {
+	lines []string
+	file  *os.File
+}
+
+func newStepLogs(dir string, out io.Writer, jsonOut bool) *stepLogs {
+	return &stepLogs{dir: dir, out: out, json: jsonOut, tails: map[string]*tail{}, enc: json.NewEncoder(out), started: time.Now()}
+}
+
+// writer is the output of one step: to its log file, to the last lines
+// kept for failure reports, and as prefixed lines to the terminal.
+func (l *stepLogs) writer(image, step string) io.Writer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.tails[step]
+	if t == nil {
+		t = &tail{}
+		name := strings.NewReplacer("/", "_", "\"", "", "[", "_", "]", "").Replace(step) + ".log"
+		if os.MkdirAll(l.dir, 0o755) == nil {
+			t.file, _ = os.Create(filepath.Join(l.dir, name))
+		}
+		l.tails[step] = t
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			l.mu.Lock()
+			t.lines = append(t.lines, line)
+			if len(t.lines) > 30 {
+				t.lines = t.lines[1:]
+			}
+			if t.file != nil {
+				fmt.Fprintln(t.file, line)
+			}
+			if !l.json {
+				fmt.Fprintf(l.out, "%s %s | %s\n", image, stepLabel(image, step), line)
+			}
+			l.mu.Unlock()
+		}
+	}()
+	return pw
+}
+
+func (l *stepLogs) event(e walk.Event) {
+	if l.json {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		ev := map[string]interface{}{"type": e.Type, "@timestamp": time.Now().UTC().Format(time.RFC3339Nano)}
+		if e.Image != "" {
+			ev["image"], ev["step"], ev["key"] = e.Image, e.Step, e.Key
+		}
+		if e.Type == walk.EventStepComplete {
+			ev["cached"], ev["duration_seconds"] = e.Cached, e.Duration.Seconds()
+		}
+		if e.Err != nil {
+			ev["error"] = e.Err.Error()
+		}
+		l.enc.Encode(ev)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch e.Type {
+	case walk.EventStepStart:
+		fmt.Fprintf(l.out, "%s %s: running\n", e.Image, stepLabel(e.Image, e.Step))
+	case walk.EventStepComplete:
+		if e.Cached {
+			fmt.Fprintf(l.out, "%s %s: reused\n", e.Image, stepLabel(e.Image, e.Step))
+		} else {
+			fmt.Fprintf(l.out, "%s %s: done in %s\n", e.Image, stepLabel(e.Image, e.Step), e.Duration.Round(time.Millisecond))
+		}
+	}
+}
+
+// reportFailures prints, for each failed image, the step, the error and
+// the last lines of its log.
+func reportFailures(env *Env, results []*walk.ImageResult, logs *stepLogs) {
+	for _, r := range results {
+		var se *walk.StepError
+		if !errors.As(r.Err, &se) {
+			if r.Err != nil {
+				fmt.Fprintf(env.Stderr, "Error: %s: %v\n", r.Addr, r.Err)
+			}
+			continue
+		}
+		fmt.Fprintf(env.Stderr, "\nError: %s failed: %v\n", se.Step, se.Err)
+		logs.mu.Lock()
+		if t := logs.tails[se.Step]; t != nil && len(t.lines) > 0 {
+			fmt.Fprintf(env.Stderr, "  last %d lines of its output:\n", len(t.lines))
+			for _, line := range t.lines {
+				fmt.Fprintf(env.Stderr, "    %s\n", line)
+			}
+		}
+		logs.mu.Unlock()
+		fmt.Fprintf(env.Stderr, "Layers built before it are kept: fix the step and run apply again to resume there.\n")
+	}
+}
+
+func fileDigest(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil)), n, nil
+}
+
+func copyAtomic(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}

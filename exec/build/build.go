@@ -1,0 +1,314 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tieplan/tieplan/exec/dibenv"
+	"github.com/tieplan/tieplan/exec/runner"
+	"github.com/tieplan/tieplan/exec/store"
+	"github.com/tieplan/tieplan/exec/walk"
+	"github.com/tieplan/tieplan/plan"
+)
+
+// Image is what the executor knows of one image being built.
+type Image struct {
+	Resolved *plan.ResolvedImage
+	// Hooks is the image's materialised hooks tree on the host.
+	Hooks string
+	// Build is a private scratch directory (TMP_BUILD_DIR).
+	Build string
+}
+
+// Executor runs steps. It is safe for concurrent use by several images.
+type Executor struct {
+	Store  store.Dir
+	Images map[string]*Image
+	Bases  map[string]*plan.Base
+	Paths  dibenv.Paths
+	// Self is the tieplan binary, run in a step's namespace to apply file
+	// blocks.
+	Self string
+	// Log returns where a step's output goes; nil discards it.
+	Log func(image, step string) io.Writer
+}
+
+var _ walk.Executor = (*Executor)(nil)
+
+// ErrUnsupported marks a step kind or format this tieplan cannot build yet.
+var ErrUnsupported = errors.New("not supported yet")
+
+type staged struct {
+	st  store.Dir
+	dir string
+}
+
+func (s *staged) Digest() (string, error) { return treeDigest(filepath.Join(s.dir, "tree")) }
+func (s *staged) Discard()                { s.st.Discard(s.dir) }
+
+// Execute runs step on top of lower (layer trees, top-most first).
+func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string) (walk.Staged, error) {
+	img := e.Images[step.Image]
+	if img == nil {
+		return nil, fmt.Errorf("no image %s", step.Image)
+	}
+	dir, err := e.Store.Stage()
+	if err != nil {
+		return nil, err
+	}
+	s := &staged{st: e.Store, dir: dir}
+	for _, d := range []string{"tree", "work", "root"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			s.Discard()
+			return nil, err
+		}
+	}
+	if err := e.execute(ctx, img, step, lower, dir); err != nil {
+		s.Discard()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (e *Executor) log(step *plan.Step) io.Writer {
+	if e.Log == nil {
+		return io.Discard
+	}
+	return e.Log(step.Image, step.Addr)
+}
+
+func (e *Executor) execute(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	tree := filepath.Join(dir, "tree")
+	switch step.Kind {
+	case plan.StepBase:
+		return e.base(ctx, step, tree)
+	case plan.StepScript:
+		return e.script(ctx, img, step.Phase, step.Name, lower, dir)
+	case plan.StepPackages:
+		spec := e.spec(img, lower, dir)
+		spec.Argv = append([]string{"install-packages"}, img.Resolved.Image.Packages...)
+		spec.Env = dibenv.Env(img.Resolved, "install.d", e.chrootPaths())
+		return e.run(ctx, step, spec)
+	case plan.StepFile:
+		return e.file(ctx, img, step, lower, dir)
+	case plan.StepAssemble:
+		for _, p := range img.Resolved.Phases {
+			switch p.Name {
+			case "block-device.d":
+				if len(p.Scripts) > 0 {
+					return fmt.Errorf("block-device.d scripts: %w", ErrUnsupported)
+				}
+			case "pre-finalise.d", "finalise.d", "cleanup.d":
+				for _, sc := range p.Scripts {
+					if err := e.script(ctx, img, p.Name, sc.Name, lower, dir); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	case plan.StepArtifact:
+		return e.artifact(ctx, img, step, lower, dir)
+	}
+	return fmt.Errorf("%s: step kind %s: %w", step.Addr, step.Kind, ErrUnsupported)
+}
+
+func (e *Executor) chrootPaths() dibenv.Paths {
+	p := e.Paths
+	p.Hooks, p.Target = "/tmp/in_target.d", "/"
+	return p
+}
+
+func (e *Executor) spec(img *Image, lower []string, dir string) runner.Spec {
+	return runner.Spec{
+		Lower: lower, Upper: filepath.Join(dir, "tree"), Work: filepath.Join(dir, "work"),
+		Root: filepath.Join(dir, "root"), Hooks: img.Hooks, Hostname: "tieplan",
+	}
+}
+
+// hostPhases run on the host, with the step's root mounted for them.
+var hostPhases = map[string]bool{"root.d": true, "extra-data.d": true, "post-root.d": true, "pre-finalise.d": true, "cleanup.d": true}
+
+func (e *Executor) script(ctx context.Context, img *Image, phase, name string, lower []string, dir string) error {
+	var envFiles []string
+	for _, f := range img.Resolved.Env {
+		envFiles = append(envFiles, filepath.Base(f.Path))
+	}
+	spec := e.spec(img, lower, dir)
+	step := &plan.Step{Image: img.Resolved.Image.Addr, Addr: img.Resolved.Image.Addr + ".step[\"" + phase + "/" + name + "\"]"}
+	if hostPhases[phase] {
+		spec.Host = true
+		spec.HooksWritable = phase == "extra-data.d"
+		p := e.Paths
+		p.Hooks, p.Target = img.Hooks, runner.RootPath(spec)
+		p.BuildDir = img.Build
+		spec.Argv = dibenv.Command(img.Hooks, phase, name, envFiles, true)
+		spec.Env = dibenv.Env(img.Resolved, phase, p)
+		return e.run(ctx, step, spec)
+	}
+	spec.Argv = dibenv.Command("/tmp/in_target.d", phase, name, envFiles, hasBash(lower))
+	spec.Env = dibenv.Env(img.Resolved, phase, e.chrootPaths())
+	return e.run(ctx, step, spec)
+}
+
+func (e *Executor) run(ctx context.Context, step *plan.Step, spec runner.Spec) error {
+	out := e.log(step)
+	spec.Stdout, spec.Stderr = out, out
+	res, err := runner.Run(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return &ExitError{Code: res.ExitCode}
+	}
+	return nil
+}
+
+// ExitError is a step whose command failed.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// hasBash reports whether the image so far has bash, which dib-run-parts
+// (and so every DIB phase) runs under; busybox images get sh.
+func hasBash(lower []string) bool {
+	for _, l := range lower {
+		for _, p := range []string{"bin/bash", "usr/bin/bash"} {
+			if st, err := os.Lstat(filepath.Join(l, p)); err == nil {
+				return st.Mode()&fs.ModeCharDevice == 0 // a whiteout is a 0:0 char device
+			}
+		}
+	}
+	return false
+}
+
+func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error {
+	b := e.Bases[step.Name]
+	if b == nil {
+		return fmt.Errorf("no base %s", step.Name)
+	}
+	var cmd *exec.Cmd
+	switch b.Kind {
+	case "tarball":
+		if b.Path == "" {
+			return fmt.Errorf("tarball bases from a URL: %w", ErrUnsupported)
+		}
+		// GNU tar refuses members with ".." and strips leading "/".
+		cmd = exec.CommandContext(ctx, "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", b.Path, "-C", tree)
+	case "directory":
+		cmd = exec.CommandContext(ctx, "cp", "-a", b.Path+"/.", tree)
+	case "debootstrap":
+		args := []string{"--variant=" + b.Variant, "--components=" + strings.Join(b.Components, ",")}
+		if len(b.Include) > 0 {
+			args = append(args, "--include="+strings.Join(b.Include, ","))
+		}
+		if b.Keyring != "" {
+			args = append(args, "--keyring="+b.Keyring)
+		}
+		img := e.Images[step.Image].Resolved.Image
+		args = append(args, "--arch="+img.Arch, b.Suite, tree, b.Mirror)
+		cmd = exec.CommandContext(ctx, "debootstrap", args...)
+	default:
+		return fmt.Errorf("base kind %s: %w", b.Kind, ErrUnsupported)
+	}
+	out := e.log(step)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
+	}
+	return nil
+}
+
+// FileOpCommand is the hidden command of the tieplan binary that applies a
+// file block inside a step's mounted root (TIEPLAN_ROOT).
+const FileOpCommand = "__fileop"
+
+func (e *Executor) file(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	var op *plan.FileOp
+	for _, f := range img.Resolved.Image.Files {
+		if f.Path == step.Name && strings.Contains(step.Addr, "."+f.Kind+"[") {
+			op = f
+		}
+	}
+	if op == nil {
+		return fmt.Errorf("%s: no such file block", step.Addr)
+	}
+	b, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	spec := e.spec(img, lower, dir)
+	spec.Host = true
+	spec.Argv = []string{e.Self, FileOpCommand, string(b)}
+	return e.run(ctx, step, spec)
+}
+
+func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	var flags []string
+	switch step.Name {
+	case "tar":
+	case "tgz":
+		flags = []string{"-z"}
+	default:
+		return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
+	}
+	spec := e.spec(img, lower, dir)
+	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
+	out := filepath.Join(dir, "tree", "artifact")
+	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "--exclude=./tmp/in_target.d"}, flags...)
+	spec.Argv = append(args, "-C", runner.RootPath(spec), "-cf", out, ".")
+	return e.run(ctx, step, spec)
+}
+
+// treeDigest digests a result tree by path, type, mode, owner, link target
+// and content, never by mtime.
+func treeDigest(root string) (string, error) {
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		line := fmt.Sprintf("%s %v", rel, info.Mode())
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			t, _ := os.Readlink(p)
+			line += " -> " + t
+		case info.Mode().IsRegular():
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.New()
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			line += " " + hex.EncodeToString(h.Sum(nil))
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
