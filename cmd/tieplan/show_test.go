@@ -279,3 +279,27 @@ func TestShowExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyRefusesBadPlanFiles: apply refuses a plan file that was
+// modified, or made by another version, before it builds anything.
+func TestApplyRefusesBadPlanFiles(t *testing.T) {
+	dir, environ, path := savedPlan(t)
+	data, _ := os.ReadFile(path)
+	flipped(t, path, bytes.Index(data, []byte("skip_base")))
+	code, stdout, stderr := runIn(t, dir, environ, "apply", "bad.tieplan")
+	if code != exitError || !strings.Contains(stderr, "modified after it was written") || strings.Contains(stdout, "running") {
+		t.Errorf("tampered: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	f, err := planfile.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Manifest.TieplanVersion = "0.0.1"
+	if err := planfile.Write(path, f); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runIn(t, dir, environ, "apply", "p.tieplan")
+	if code != exitError || !strings.Contains(stderr, "plan files cannot be used by another tieplan version") {
+		t.Errorf("other version: exit %d\n%s", code, stderr)
+	}
+}
