@@ -362,8 +362,9 @@ func newStepLogs(dir string, out io.Writer, jsonOut bool) *stepLogs {
 }
 
 // writer is the output of one step: to its log file, to the last lines
-// kept for failure reports, and as prefixed lines to the terminal.
-func (l *stepLogs) writer(image, step string) io.Writer {
+// kept for failure reports, and as prefixed lines to the terminal. Closing
+// it waits until every line written has been handled.
+func (l *stepLogs) writer(image, step string) io.WriteCloser {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.tails[step]
@@ -376,7 +377,9 @@ func (l *stepLogs) writer(image, step string) io.Writer {
 		l.tails[step] = t
 	}
 	pr, pw := io.Pipe()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
@@ -394,8 +397,22 @@ func (l *stepLogs) writer(image, step string) io.Writer {
 			}
 			l.mu.Unlock()
 		}
+		// Drain what a line too long for the scanner left behind.
+		io.Copy(io.Discard, pr)
 	}()
-	return pw
+	return &drainingWriter{PipeWriter: pw, done: done}
+}
+
+// drainingWriter closes the pipe and waits for its reader to finish.
+type drainingWriter struct {
+	*io.PipeWriter
+	done chan struct{}
+}
+
+func (w *drainingWriter) Close() error {
+	err := w.PipeWriter.Close()
+	<-w.done
+	return err
 }
 
 func (l *stepLogs) event(e walk.Event) {

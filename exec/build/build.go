@@ -40,8 +40,9 @@ type Executor struct {
 	// Self is the tieplan binary, run in a step's namespace to apply file
 	// blocks.
 	Self string
-	// Log returns where a step's output goes; nil discards it.
-	Log func(image, step string) io.Writer
+	// Log returns where a step's output goes; nil discards it. The
+	// executor closes it when the step's command has ended.
+	Log func(image, step string) io.WriteCloser
 }
 
 var _ walk.Executor = (*Executor)(nil)
@@ -81,12 +82,16 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 	return s, nil
 }
 
-func (e *Executor) log(step *plan.Step) io.Writer {
+func (e *Executor) log(step *plan.Step) io.WriteCloser {
 	if e.Log == nil {
-		return io.Discard
+		return nopCloser{io.Discard}
 	}
 	return e.Log(step.Image, step.Addr)
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func (e *Executor) execute(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
 	tree := filepath.Join(dir, "tree")
@@ -133,7 +138,7 @@ func (e *Executor) chrootPaths() dibenv.Paths {
 func (e *Executor) spec(img *Image, lower []string, dir string) runner.Spec {
 	return runner.Spec{
 		Lower: lower, Upper: filepath.Join(dir, "tree"), Work: filepath.Join(dir, "work"),
-		Root: filepath.Join(dir, "root"), Hooks: img.Hooks, Hostname: "tieplan",
+		Root: filepath.Join(dir, "root"), Hooks: img.Hooks,
 	}
 }
 
@@ -150,6 +155,10 @@ func (e *Executor) script(ctx context.Context, img *Image, phase, name string, l
 	if hostPhases[phase] {
 		spec.Host = true
 		spec.HooksWritable = phase == "extra-data.d"
+		if phase == "root.d" {
+			// DIB mounts /proc, /dev and /sys into the target after root.d.
+			spec.Bare, spec.Hooks = true, ""
+		}
 		p := e.Paths
 		p.Hooks, p.Target = img.Hooks, runner.RootPath(spec)
 		p.BuildDir = img.Build
@@ -164,6 +173,7 @@ func (e *Executor) script(ctx context.Context, img *Image, phase, name string, l
 
 func (e *Executor) run(ctx context.Context, step *plan.Step, spec runner.Spec) error {
 	out := e.log(step)
+	defer out.Close()
 	spec.Stdout, spec.Stderr = out, out
 	res, err := runner.Run(ctx, spec)
 	if err != nil {
@@ -223,6 +233,7 @@ func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error
 		return fmt.Errorf("base kind %s: %w", b.Kind, ErrUnsupported)
 	}
 	out := e.log(step)
+	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)

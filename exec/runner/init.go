@@ -199,6 +199,11 @@ func populateRoot(is initSpec, root string) error {
 			mode os.FileMode
 		}{"tmp/in_target.d", 0o755})
 	}
+	if is.Bare {
+		// Nothing under the target: an empty /etc/resolv.conf, say, would
+		// stop debootstrap from copying the host's.
+		dirs = dirs[:1]
+	}
 	for _, d := range dirs {
 		p := filepath.Join(skel, d.path)
 		if err := os.Mkdir(p, d.mode); err != nil {
@@ -207,6 +212,9 @@ func populateRoot(is initSpec, root string) error {
 		if err := os.Chmod(p, d.mode); err != nil { // umask
 			return fmt.Errorf("skeleton: %w", err)
 		}
+	}
+	if is.Bare {
+		return mountOverlay(root, append(append([]string(nil), is.Lower...), skel), is.Upper, is.Work)
 	}
 	if err := os.WriteFile(filepath.Join(skel, "etc/resolv.conf"), nil, 0o644); err != nil {
 		return fmt.Errorf("skeleton: %w", err)

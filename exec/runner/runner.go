@@ -46,6 +46,11 @@ type Spec struct {
 	// root.d, extra-data.d, post-root.d, pre-finalise.d, cleanup.d, and
 	// tieplan's own host-side work on a step's root).
 	Host bool
+	// Bare mounts the overlay root alone: no /proc, /sys, /dev, hooks or
+	// resolv.conf inside it. DIB's root.d runs like that: it mounts those
+	// into the target only after root.d, and debootstrap would otherwise
+	// write device links through the /dev bind into the host's /dev.
+	Bare bool
 	// ReadOnly mounts the overlay of the Lower layers alone, without an
 	// upper layer, and mounts nothing inside it (no /proc, /sys, /dev,
 	// resolv.conf, hooks): the root is exactly the merged image, read-only
@@ -85,6 +90,7 @@ type initSpec struct {
 	Hooks    string   `json:"hooks,omitempty"`
 	HooksRW  bool     `json:"hooks_rw,omitempty"`
 	Host     bool     `json:"host,omitempty"`
+	Bare     bool     `json:"bare,omitempty"`
 	ReadOnly bool     `json:"read_only,omitempty"`
 	// HostPath is the caller's PATH, the host-mode fallback when Env
 	// has none (the init's own environment is empty).
@@ -221,7 +227,7 @@ func prepare(spec Spec) (initSpec, error) {
 	}
 	is := initSpec{
 		Argv: spec.Argv, Env: spec.Env, Hostname: spec.Hostname,
-		Host: spec.Host, ReadOnly: spec.ReadOnly, HooksRW: spec.HooksWritable,
+		Host: spec.Host, Bare: spec.Bare, ReadOnly: spec.ReadOnly, HooksRW: spec.HooksWritable,
 	}
 	if spec.Host {
 		is.HostPath = os.Getenv("PATH")
