@@ -40,6 +40,9 @@ image "bootstrap" {
 
   env = {
     DIB_RELEASE = var.suite
+    # Debian's diskimage-builder 3.13 still points bookworm's security
+    # updates at the pre-bullseye "bookworm/updates" path.
+    DIB_DEBIAN_SECURITY_SUBPATH = "-security"
   }
 
   file "/etc/motd" {
