@@ -58,7 +58,7 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 			return exitOK
 		}
 		for _, l := range layers {
-			fmt.Fprintf(env.Stdout, "%s  %10s  %6d entries  %s\n", l.Key, humanSize(l.Size), l.Entries, l.Created.Local().Format(time.DateTime))
+			fmt.Fprintf(env.Stdout, "%s  %10s  %6d entries  %s\n", l.Key, humanBytes(l.Size), l.Entries, l.Created.Local().Format(time.DateTime))
 		}
 		fmt.Fprintf(env.Stdout, "%d layers\n", len(layers))
 	case "du":
@@ -70,7 +70,7 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 			fmt.Fprintf(env.Stdout, "{\"bytes\": %d}\n", total)
 			return exitOK
 		}
-		fmt.Fprintf(env.Stdout, "%s\t%s\n", humanSize(total), st.Root)
+		fmt.Fprintf(env.Stdout, "%s\t%s\n", humanBytes(total), st.Root)
 	case "verify":
 		keys := rest
 		if len(keys) == 0 {
@@ -118,7 +118,7 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 		for _, l := range removed {
 			freed += l.Size
 		}
-		fmt.Fprintf(env.Stdout, "Removed %d layers, %s.\n", len(removed), humanSize(freed))
+		fmt.Fprintf(env.Stdout, "Removed %d layers, %s.\n", len(removed), humanBytes(freed))
 	case "rm":
 		if len(rest) == 0 {
 			fmt.Fprint(env.Stderr, "Error: cache rm needs at least one key\n")

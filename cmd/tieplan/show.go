@@ -183,7 +183,7 @@ func (v *stateView) render(st *state.State) {
 			line := fmt.Sprintf("    artifact %s → %s", a.Format, v.rel(a.Path))
 			var notes []string
 			if a.Size > 0 {
-				notes = append(notes, humanSize(a.Size))
+				notes = append(notes, humanBytes(a.Size))
 			}
 			if a.Digest != "" {
 				notes = append(notes, "sha256:"+shortKey(a.Digest))
@@ -228,19 +228,6 @@ func (v *stateView) rel(p string) string {
 		}
 	}
 	return p
-}
-
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // savePlan writes the plan file plan -out asks for: the plan, the state it

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/tieplan/tieplan/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -527,7 +528,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	}
 	// The rename itself failing (over a directory made meanwhile): the
 	// temp file goes, the directory stays.
-	if err := writeAtomic(filepath.Join(out, "d"), []byte("x")); err == nil {
+	if err := atomicfile.Write(filepath.Join(out, "d"), []byte("x")); err == nil {
 		t.Fatal("renaming over a directory succeeded")
 	}
 	if names := list(t, out); !slices.Equal(names, []string{"d", "p.tieplan"}) {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tieplan/tieplan/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -137,64 +137,12 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 		return fmt.Errorf("writing state: %w", err)
 	}
 	if old != nil {
-		if err := writeAtomic(l.BackupPath(), old); err != nil {
+		if err := atomicfile.Write(l.BackupPath(), old); err != nil {
 			return fmt.Errorf("writing state backup: %w", err)
 		}
 	}
-	if err := writeAtomic(l.StatePath(), data); err != nil {
+	if err := atomicfile.Write(l.StatePath(), data); err != nil {
 		return fmt.Errorf("writing state: %w", err)
-	}
-	return nil
-}
-
-// writeAtomic replaces path with data: a temp file in the same directory,
-// fsync, rename over path, fsync the directory. On failure the temp file
-// is removed and path is unchanged.
-func writeAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	// Some file systems cannot sync a directory (EINVAL); the rename is
-	// still atomic there, only perhaps not yet durable.
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
-		return err
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tieplan/tieplan/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -376,7 +377,7 @@ func TestWriteAtomicFailure(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(target, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(target, []byte("{}\n")); err == nil {
+	if err := atomicfile.Write(target, []byte("{}\n")); err == nil {
 		t.Fatal("writeAtomic over a non-empty directory succeeded")
 	}
 	if diff := cmp.Diff([]string{"state.json"}, listDir(t, dir)); diff != "" {
