@@ -41,7 +41,9 @@ image "bootstrap" {
   env = {
     DIB_RELEASE = var.suite
     # Debian's diskimage-builder 3.13 still points bookworm's security
-    # updates at the pre-bullseye "bookworm/updates" path.
+    # updates at the pre-bullseye "bookworm/updates" path; the security
+    # suite is also served by deb.debian.org.
+    DIB_DEBIAN_SECURITY_MIRROR  = "http://deb.debian.org/debian-security/"
     DIB_DEBIAN_SECURITY_SUBPATH = "-security"
   }
 
