@@ -117,12 +117,12 @@ func (e *Executor) execute(ctx context.Context, img *Image, step *plan.Step, low
 			case "pre-finalise.d", "finalise.d", "cleanup.d":
 				for _, sc := range p.Scripts {
 					if err := e.script(ctx, img, p.Name, sc.Name, lower, dir); err != nil {
-						return err
+						return fmt.Errorf("%s/%s [%s]: %w", p.Name, sc.Name, sc.Element, err)
 					}
 				}
 			}
 		}
-		return nil
+		return e.finaliseBase(ctx, img, step, lower, dir)
 	case plan.StepArtifact:
 		return e.artifact(ctx, img, step, lower, dir)
 	}
@@ -241,6 +241,25 @@ func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error
 	return nil
 }
 
+// finaliseCleanup is what DIB's finalise_base does after cleanup.d: empty
+// /tmp, truncate the files under /var/log, delete /root's *.log files.
+const finaliseCleanup = `set -eu
+R="$TIEPLAN_ROOT"
+find "$R/tmp" -maxdepth 1 -mindepth 1 ! -name in_target.d -print0 | xargs -0 -r rm -rf --one-file-system
+if [ -d "$R/var/log" ]; then find "$R/var/log" -type f -exec cp /dev/null '{}' ';'; fi
+if [ -d "$R/root" ]; then find "$R/root" -name '*.log' -type f -delete; fi
+`
+
+func (e *Executor) finaliseBase(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	spec := e.spec(img, lower, dir)
+	spec.Host, spec.Hooks = true, ""
+	spec.Argv = []string{"/bin/sh", "-c", finaliseCleanup}
+	if err := e.run(ctx, step, spec); err != nil {
+		return fmt.Errorf("cleaning up like DIB's finalise_base: %w", err)
+	}
+	return nil
+}
+
 // FileOpCommand is the hidden command of the tieplan binary that applies a
 // file block inside a step's mounted root (TIEPLAN_ROOT).
 const FileOpCommand = "__fileop"
@@ -277,7 +296,9 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 	spec := e.spec(img, lower, dir)
 	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
 	out := filepath.Join(dir, "tree", "artifact")
-	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "--exclude=./tmp/in_target.d"}, flags...)
+	// DIB's tar leaves out ./sys and ./proc; it also packs the host's /dev
+	// nodes (its tree has /dev bound), which tieplan does not copy.
+	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc", "--exclude=./sys", "--exclude=./dev/*"}, flags...)
 	spec.Argv = append(args, "-C", runner.RootPath(spec), "-cf", out, ".")
 	return e.run(ctx, step, spec)
 }

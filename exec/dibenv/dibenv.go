@@ -69,6 +69,22 @@ func Env(ri *plan.ResolvedImage, phase string, p Paths) []string {
 	for k, v := range img.Env {
 		env[k] = v.Value
 	}
+	// DIB_ARGS is disk-image-create's command line; DIB_ENV is `export |
+	// grep ' DIB_.*='` of its environment at start (the manifests element
+	// saves both). tieplan gives the equivalent.
+	args := []string{"-a", img.Arch, "-o", img.Name}
+	if img.SkipBase {
+		args = append(args, "-n")
+	}
+	env["DIB_ARGS"] = strings.Join(append(args, img.Elements...), " ")
+	var exports []string
+	for k, v := range env {
+		if strings.HasPrefix(k, "DIB_") {
+			exports = append(exports, fmt.Sprintf("declare -x %s=%q", k, v))
+		}
+	}
+	sort.Strings(exports)
+	env["DIB_ENV"] = strings.Join(exports, "\n")
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)
