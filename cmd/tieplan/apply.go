@@ -184,7 +184,9 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 		Events:      logs.event,
 	})
 	exported, aerr := exportArtifacts(r, results, st)
-	if serr := recordState(ctx, backend, r, results, exported); serr != nil {
+	// What was committed is recorded even when interrupted, so the next
+	// plan and apply know it.
+	if serr := recordState(context.WithoutCancel(ctx), backend, r, results, exported); serr != nil {
 		fmt.Fprintf(env.Stderr, "Error: recording state: %v\n", serr)
 		return exitError
 	}

@@ -33,6 +33,23 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		ts.Check(fakeApply(ts, ts.MkAbs(args[0]), age))
 	},
+	// waitfile PATH: wait (at most a minute) until PATH exists, e.g. until
+	// a background apply has reached a step.
+	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: waitfile PATH")
+		}
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s did not appear within a minute", args[0])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	},
 	// evict ADDR DIR: delete the cached layer of the step at ADDR.
 	"evict": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,9 +16,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestMain(m *testing.M) {
 	runner.MaybeInit()
 	testscript.Main(m, map[string]func(){
-		"tieplan": func() {
-			os.Exit(run(context.Background(), os.Args[1:], newProcessEnv()))
-		},
+		// The real entry point, signal handling included.
+		"tieplan": main,
 	})
 }
 
