@@ -10,7 +10,7 @@ GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 .DEFAULT_GOAL := build
-.PHONY: deps build test test-short fmtcheck vet bench demo clean
+.PHONY: deps build test test-short fmtcheck vet bench bench-quick demo clean
 
 ## deps: install the Debian packages (scripts/deps.sh) and Go modules, when missing
 deps:
@@ -42,9 +42,13 @@ fmtcheck:
 vet:
 	$(GO) vet ./...
 
-## bench: build, then run the benchmark harness
-bench: build
+## bench: build, then run the benchmark harness (real builds included: deps needed)
+bench: deps build
 	$(GO) run ./cmd/tieplan-bench
+
+## bench-quick: the benchmarks without the real image builds
+bench-quick: build
+	$(GO) run ./cmd/tieplan-bench -quick
 
 ## demo: install deps, build, then validate the bootstrap example, print it
 ## evaluated, and show its plan: every step, and what would be reused or built.

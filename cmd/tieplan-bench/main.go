@@ -86,6 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	h := &harness{tieplan: bin, runs: *runs, quick: *quick, progress: stderr}
+	warmBin = bin
 	res := &results{
 		Date:     time.Now(),
 		Machine:  describeMachine(),
@@ -105,6 +106,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	failed := false
 	for _, w := range selected {
+		if w.slow && *quick {
+			fmt.Fprintf(stderr, "tieplan-bench: %s skipped by -quick (its runs take minutes)\n", w.name)
+			continue
+		}
 		r, err := h.runWorkload(w, filepath.Join(tmp, w.name))
 		judge(r, w.goal, err)
 		if err != nil {

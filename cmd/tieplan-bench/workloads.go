@@ -24,6 +24,9 @@ type workload struct {
 	sides []side
 	// goal is what the medians must satisfy for the verdict "met".
 	goal []check
+	// slow marks workloads whose runs take minutes (real image builds):
+	// -quick skips them.
+	slow bool
 }
 
 // side is one command of a workload.
