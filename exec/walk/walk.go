@@ -152,11 +152,14 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 			r.Err = err
 			return r
 		}
+		// The input key comes from the pre-image on the effective parent:
+		// s.Key may already be a prediction (plan.Predict sets a
+		// host-reading step's Key to the output key it expects).
 		key := s.Key
-		if s.PreImage != nil && s.PreImage.Parent != parent {
-			rekeyed := *s.PreImage
-			rekeyed.Parent = parent
-			key = rekeyed.Key()
+		if s.PreImage != nil {
+			in := *s.PreImage
+			in.Parent = parent
+			key = in.Key()
 		}
 		res, err := runStep(ctx, img, s, key, lower, ex, st, emit)
 		if err != nil {

@@ -260,3 +260,30 @@ func TestEventsInOrder(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestPredictedKeysAreNotInputKeys: after plan.Predict has set a
+// host-reading step's Key to the output key it expects, the walk still
+// keys it by its input and finds every later layer.
+func TestPredictedKeysAreNotInputKeys(t *testing.T) {
+	st := newMemStore()
+	img := chain("image.a", "root", "<extra", "install")
+	res, err := Walk(context.Background(), []*plan.Steps{img}, &counter{hostOut: "v1"}, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := &plan.Prior{Images: map[string]*plan.PriorImage{"image.a": {Addr: "image.a"}}}
+	for i, s := range img.Chain {
+		pi := *s.PreImage
+		prior.Images["image.a"].Steps = append(prior.Images["image.a"].Steps,
+			&plan.PriorStep{Addr: s.Addr, Key: res[0].Steps[i].Key, Output: res[0].Steps[i].Output, PreImage: &pi})
+	}
+	again := chain("image.a", "root", "<extra", "install")
+	plan.Predict([]*plan.Steps{again}, prior)
+	ex := &counter{hostOut: "v1"}
+	if _, err := Walk(context.Background(), []*plan.Steps{again}, ex, st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := ex.count("image.a.step[install]"); n != 0 {
+		t.Errorf("install ran %d times after a prediction; want 0", n)
+	}
+}
