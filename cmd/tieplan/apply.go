@@ -154,7 +154,7 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 		Self:   self,
 		Log:    logs.writer,
 		Paths: dibenv.Paths{
-			ElementsPath: strings.Join(planSearchPath(r), ":"),
+			ElementsPath: strings.Join(planSearchPath(env, r), ":"),
 			Lib:          dibLib(env),
 			Cache:        filepath.Join(r.cacheDir, "dib-image-cache"),
 		},
@@ -219,8 +219,9 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 	return exitOK
 }
 
-func planSearchPath(r *planRun) []string {
-	sp, err := plan.ElementSearchPath(r.cfg.Settings, os.Getenv)
+// planSearchPath is the element search path, for ELEMENTS_PATH in scripts.
+func planSearchPath(env *Env, r *planRun) []string {
+	sp, err := plan.ElementSearchPath(r.cfg.Settings, env.Getenv)
 	if err != nil {
 		return nil
 	}
