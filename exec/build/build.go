@@ -290,6 +290,8 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 	case "tar":
 	case "tgz":
 		flags = []string{"-z"}
+	case "raw", "qcow2", "vhd", "vmdk":
+		return e.disk(ctx, img, step, lower, dir)
 	default:
 		return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 	}
@@ -301,6 +303,84 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc", "--exclude=./sys", "--exclude=./dev/*"}, flags...)
 	spec.Argv = append(args, "-C", runner.RootPath(spec), "-cf", out, ".")
 	return e.run(ctx, step, spec)
+}
+
+// rootLabel and fsType are DIB's defaults (DIB_ROOT_LABEL, FS_TYPE).
+const (
+	rootLabel = "cloudimg-rootfs"
+	fsType    = "ext4"
+)
+
+// disk writes a disk artifact for an image without a partitioned block
+// device: DIB's fallback layout, one filesystem holding the tree, made by
+// mkfs.ext4 -d from the finished root (no loop device, no mount), then
+// converted by qemu-img.
+func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	for _, el := range img.Resolved.Elements {
+		if el.Name == "vm" || strings.HasPrefix(el.Name, "block-device-") {
+			return fmt.Errorf("%s artifacts of partitioned images (element %s): %w", step.Name, el.Name, ErrUnsupported)
+		}
+	}
+	var a *plan.Artifact
+	for _, x := range img.Resolved.Image.Artifacts {
+		if x.Format == step.Name {
+			a = x
+		}
+	}
+	if a == nil {
+		return fmt.Errorf("%s: no such artifact", step.Addr)
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	out := filepath.Join(dir, "tree", "artifact")
+	spec := e.spec(img, lower, dir)
+	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
+	size := "auto"
+	if a.Size > 0 {
+		size = fmt.Sprint(a.Size)
+	}
+	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
+	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
+	// for Azure need anyway.
+	script := fmt.Sprintf(`set -eu
+size=%s
+if [ "$size" = auto ]; then
+  kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
+  size=$(( (kib * 10 / 6 + 65536 + 1023) / 1024 * 1024 * 1024 ))
+fi
+truncate -s "$size" %s
+mkfs.%s -q -F -L %s -d "$TIEPLAN_ROOT" %s
+`, size, raw, fsType, rootLabel, raw)
+	spec.Argv = []string{"/bin/sh", "-c", script}
+	if err := e.run(ctx, step, spec); err != nil {
+		return fmt.Errorf("making the filesystem: %w", err)
+	}
+	defer os.Remove(raw)
+	args := []string{"convert", "-f", "raw"}
+	switch a.Format {
+	case "raw":
+		args = append(args, "-O", "raw")
+	case "qcow2":
+		args = append(args, "-O", "qcow2")
+		if a.Compress {
+			args = append(args, "-c")
+		}
+	case "vhd":
+		// Azure wants fixed VHDs whose size is a whole number of MiB.
+		args = append(args, "-O", "vpc", "-o", "subformat=fixed,force_size")
+	case "vmdk":
+		args = append(args, "-O", "vmdk", "-o", "subformat=streamOptimized")
+	}
+	for k, v := range a.Options {
+		args = append(args, "-o", k+"="+v)
+	}
+	cmd := exec.CommandContext(ctx, "qemu-img", append(args, raw, out)...)
+	log := e.log(step)
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("qemu-img %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
 }
 
 // treeDigest digests a result tree by path, type, mode, owner, link target
