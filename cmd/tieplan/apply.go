@@ -179,7 +179,9 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 		ex.Images[img.Image.Image.Addr] = &build.Image{Resolved: img.Image, Hooks: filepath.Join(dir, "hooks"), Build: dir}
 	}
 
-	results, werr := walk.Walk(ctx, r.images, ex, build.Store{Dir: st}, walk.Options{
+	layers := &build.Store{Dir: st}
+	defer layers.Release()
+	results, werr := walk.Walk(ctx, r.images, ex, layers, walk.Options{
 		Parallelism: parallelism,
 		Events:      logs.event,
 	})
