@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tieplan/tieplan/exec/build"
@@ -246,10 +247,13 @@ type exportedArtifact struct {
 	StepKey                     string
 	// Written is false when the file was already there, unchanged.
 	Written bool
+	Stamp   string
 }
 
 // exportArtifacts copies each built artifact from its layer to its path,
-// atomically, leaving an unchanged one untouched.
+// atomically, leaving an unchanged one untouched. The layer's digest comes
+// from its manifest; the file at the path is trusted unchanged when the
+// last apply recorded the same digest and the same stamp.
 func exportArtifacts(r *planRun, results []*walk.ImageResult, st store.Dir) ([]exportedArtifact, error) {
 	var out []exportedArtifact
 	var errs []error
@@ -259,29 +263,74 @@ func exportArtifacts(r *planRun, results []*walk.ImageResult, st store.Dir) ([]e
 		for _, s := range res.Steps {
 			keys[s.Addr] = s.Key
 		}
+		var prior []*state.Artifact
+		if r.state != nil && r.state.Images[img.Image.Image.Addr] != nil {
+			prior = r.state.Images[img.Image.Image.Addr].Artifacts
+		}
 		for _, s := range img.Chain {
 			key, ok := keys[s.Addr]
 			if s.Kind != plan.StepArtifact || !ok {
 				continue
 			}
 			src := filepath.Join(st.Tree(key), "artifact")
-			digest, size, err := fileDigest(src)
+			digest, size, err := layerFileDigest(st, key, "/artifact")
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", s.Addr, err))
 				continue
 			}
 			written := false
-			if d, _, err := fileDigest(s.Output); err != nil || d != digest {
-				if err := copyAtomic(src, s.Output); err != nil {
-					errs = append(errs, fmt.Errorf("%s: writing %s: %w", s.Addr, s.Output, err))
-					continue
+			if !unchanged(prior, s.Output, digest) {
+				if d, _, err := fileDigest(s.Output); err != nil || d != digest {
+					if err := copyAtomic(src, s.Output); err != nil {
+						errs = append(errs, fmt.Errorf("%s: writing %s: %w", s.Addr, s.Output, err))
+						continue
+					}
+					written = true
 				}
-				written = true
 			}
-			out = append(out, exportedArtifact{Image: img.Image.Image.Addr, Format: s.Name, Path: s.Output, Digest: digest, Size: size, StepKey: key, Written: written})
+			out = append(out, exportedArtifact{Image: img.Image.Image.Addr, Format: s.Name, Path: s.Output,
+				Digest: digest, Size: size, StepKey: key, Written: written, Stamp: fileStamp(s.Output)})
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// layerFileDigest reads a file's digest and size from a layer's manifest.
+func layerFileDigest(st store.Dir, key, path string) (string, int64, error) {
+	m, err := st.Manifest(key)
+	if err != nil {
+		return "", 0, err
+	}
+	for _, e := range m.Entries {
+		if e.Path == path {
+			return e.SHA256, e.Size, nil
+		}
+	}
+	return "", 0, fmt.Errorf("layer %s has no %s", key, path)
+}
+
+// fileStamp identifies a file as it is now: inode, size, mtime.
+func fileStamp(p string) string {
+	info, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	ino := uint64(0)
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return fmt.Sprintf("%d:%d:%d", ino, info.Size(), info.ModTime().UnixNano())
+}
+
+// unchanged reports whether the last apply wrote digest to path and the
+// file there still has the stamp it had then.
+func unchanged(prior []*state.Artifact, path, digest string) bool {
+	for _, a := range prior {
+		if a.Path == path && a.Digest == digest && a.Stamp != "" && a.Stamp == fileStamp(path) {
+			return true
+		}
+	}
+	return false
 }
 
 // recordState writes the next state: every image's steps as committed
@@ -337,7 +386,7 @@ func recordState(ctx context.Context, backend *state.Local, r *planRun, results 
 		}
 		for _, a := range arts {
 			if a.Image == addr {
-				si.Artifacts = append(si.Artifacts, &state.Artifact{Format: a.Format, Path: a.Path, Digest: a.Digest, Size: a.Size, StepKey: a.StepKey})
+				si.Artifacts = append(si.Artifacts, &state.Artifact{Format: a.Format, Path: a.Path, Digest: a.Digest, Size: a.Size, StepKey: a.StepKey, Stamp: a.Stamp})
 			}
 		}
 		next.Images[addr] = si

@@ -71,6 +71,10 @@ type Artifact struct {
 	Size   int64  `json:"size"`
 	// StepKey is the key of the artifact step that produced the file.
 	StepKey string `json:"step_key"`
+	// Stamp identifies the file as written (inode, size, mtime): when it
+	// still matches, the file is taken to be unchanged without re-reading
+	// it, as git's index does.
+	Stamp string `json:"stamp,omitempty"`
 }
 
 // Duration is a time.Duration encoded in JSON as a string such as "1m2.5s".
