@@ -215,11 +215,35 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 			written++
 		}
 	}
-	if !jsonOut {
-		fmt.Fprintf(env.Stdout, "\nApply complete! Steps: %d executed, %d reused. Artifacts: %d written, %d unchanged.\n",
-			executed, cached, written, len(exported)-written)
+	if jsonOut {
+		for _, a := range exported {
+			logs.enc.Encode(map[string]interface{}{"type": "artifact_written", "image": a.Image, "format": a.Format,
+				"path": a.Path, "digest": a.Digest, "size": a.Size, "written": a.Written})
+		}
+		return exitOK
 	}
+	writeTimings(env.Stdout, results)
+	fmt.Fprintf(env.Stdout, "\nApply complete! Steps: %d executed, %d reused. Artifacts: %d written, %d unchanged.\n",
+		executed, cached, written, len(exported)-written)
 	return exitOK
+}
+
+// writeTimings closes a run with the time of each executed step, as DIB
+// closes each phase with dib-run-parts' profiling table.
+func writeTimings(w io.Writer, results []*walk.ImageResult) {
+	first := true
+	for _, r := range results {
+		for _, s := range r.Steps {
+			if s.Cached {
+				continue
+			}
+			if first {
+				fmt.Fprintf(w, "\n%-70s %10s\n", "Step", "Seconds")
+				first = false
+			}
+			fmt.Fprintf(w, "%-70s %10.3f\n", s.Addr, s.Duration.Seconds())
+		}
+	}
 }
 
 // planSearchPath is the element search path, for ELEMENTS_PATH in scripts.
