@@ -47,6 +47,7 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	var a planArgs
 	parallelism := fs.Int("parallelism", 0, "how many images to build at once (default: the tieplan block's, or 2)")
 	jsonOut := fs.Bool("json", false, "print a stream of JSON events instead of progress lines")
+	keepFailed := fs.Bool("keep-failed", false, "keep a failed step's upper directory (what it changed) under the cache's failed/ directory")
 	fs.StringArrayVar(&a.replace, "replace", nil, "rebuild the step (or image) at `ADDR` and everything after it (repeatable)")
 	fs.StringArrayVar(&a.target, "target", nil, "build only the image or step at `ADDR` and what it needs (repeatable)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
@@ -91,7 +92,13 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	if *parallelism <= 0 {
 		*parallelism = r.cfg.Settings.Parallelism
 	}
-	return apply(ctx, env, r, *parallelism, *jsonOut)
+	return apply(ctx, env, r, applyOptions{parallelism: *parallelism, json: *jsonOut, keepFailed: *keepFailed})
+}
+
+type applyOptions struct {
+	parallelism int
+	json        bool
+	keepFailed  bool
 }
 
 // savedVariables writes a saved plan's recorded variable values to a
@@ -125,7 +132,8 @@ func checkSaved(env *Env, f *planfile.File, r *planRun) error {
 }
 
 // apply builds what r planned, writes artifacts and records state.
-func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut bool) int {
+func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
+	parallelism, jsonOut := o.parallelism, o.json
 	backend := state.NewLocal(stateDir(r.cfg.Dir))
 	backend.Version = plan.Version
 	unlock, err := backend.Lock(ctx, "apply", 0)
@@ -149,11 +157,15 @@ func apply(ctx context.Context, env *Env, r *planRun, parallelism int, jsonOut b
 	}
 	logs := newStepLogs(filepath.Join(stateDir(r.cfg.Dir), "logs"), env.Stdout, jsonOut)
 	ex := &build.Executor{
-		Store:  st,
-		Images: map[string]*build.Image{},
-		Bases:  map[string]*plan.Base{},
-		Self:   self,
-		Log:    logs.writer,
+		Store:      st,
+		Images:     map[string]*build.Image{},
+		Bases:      map[string]*plan.Base{},
+		Self:       self,
+		Log:        logs.writer,
+		KeepFailed: o.keepFailed,
+		Kept: func(step, dir string) {
+			fmt.Fprintf(env.Stderr, "The failed step's changes are kept in %s\n", dir)
+		},
 		Paths: dibenv.Paths{
 			ElementsPath: strings.Join(planSearchPath(env, r), ":"),
 			Lib:          dibLib(env),

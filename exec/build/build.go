@@ -40,6 +40,10 @@ type Executor struct {
 	// Self is the tieplan binary, run in a step's namespace to apply file
 	// blocks.
 	Self string
+	// KeepFailed keeps a failed step's upper directory under
+	// <cache>/failed/ instead of discarding it; Kept reports where.
+	KeepFailed bool
+	Kept       func(step, dir string)
 	// Log returns where a step's output goes; nil discards it. The
 	// executor closes it when the step's command has ended.
 	Log func(image, step string) io.WriteCloser
@@ -76,10 +80,36 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 		}
 	}
 	if err := e.execute(ctx, img, step, lower, dir); err != nil {
+		if e.KeepFailed && ctx.Err() == nil {
+			if kept, kerr := e.keep(step, dir); kerr == nil {
+				e.Kept(step.Addr, kept)
+				e.Store.Discard(dir)
+				return nil, err
+			}
+		}
 		s.Discard()
 		return nil, err
 	}
 	return s, nil
+}
+
+// keep moves a failed step's upper directory out of staging, where gc
+// would collect it, to <cache>/failed/.
+func (e *Executor) keep(step *plan.Step, dir string) (string, error) {
+	failed := filepath.Join(e.Store.Root, "failed")
+	if err := os.MkdirAll(failed, 0o755); err != nil {
+		return "", err
+	}
+	name := strings.NewReplacer("/", "_", "\"", "", "[", "_", "]", "").Replace(step.Addr)
+	kept, err := os.MkdirTemp(failed, name+"-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(filepath.Join(dir, "tree"), filepath.Join(kept, "upper")); err != nil {
+		os.Remove(kept)
+		return "", err
+	}
+	return filepath.Join(kept, "upper"), nil
 }
 
 func (e *Executor) log(step *plan.Step) io.WriteCloser {
