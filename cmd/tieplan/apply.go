@@ -156,6 +156,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		return exitError
 	}
 	logs := newStepLogs(filepath.Join(stateDir(r.cfg.Dir), "logs"), env.Stdout, jsonOut)
+	if env.StdoutTTY && !jsonOut {
+		var order []string
+		for _, img := range r.images {
+			order = append(order, img.Image.Image.Addr)
+		}
+		logs.live = newLiveView(env.Stdout, order, env.Width)
+	}
 	ex := &build.Executor{
 		Store:      st,
 		Images:     map[string]*build.Image{},
@@ -198,6 +205,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		Parallelism: parallelism,
 		Events:      logs.event,
 	})
+	if logs.live != nil {
+		// The final state stays on screen; nothing may redraw after it.
+		logs.mu.Lock()
+		logs.live.finish()
+		logs.live = nil
+		logs.mu.Unlock()
+	}
 	exported, aerr := exportArtifacts(r, results, st)
 	// What was committed is recorded even when interrupted, so the next
 	// plan and apply know it.
@@ -433,9 +447,12 @@ func recordState(ctx context.Context, backend *state.Local, r *planRun, results 
 // stepLogs keeps each step's output in .tieplan/logs and shows progress:
 // prefixed lines in plain output, events as JSON lines with -json.
 type stepLogs struct {
-	dir     string
-	out     io.Writer
-	json    bool
+	dir  string
+	out  io.Writer
+	json bool
+	// live, on a terminal, replaces the prefixed lines with one updating
+	// line per image.
+	live    *liveView
 	mu      sync.Mutex
 	tails   map[string]*tail
 	enc     *json.Encoder
@@ -482,7 +499,10 @@ func (l *stepLogs) writer(image, step string) io.WriteCloser {
 			if t.file != nil {
 				fmt.Fprintln(t.file, line)
 			}
-			if !l.json {
+			switch {
+			case l.live != nil:
+				l.live.line(image, line)
+			case !l.json:
 				fmt.Fprintf(l.out, "%s %s | %s\n", image, stepLabel(image, step), line)
 			}
 			l.mu.Unlock()
@@ -524,6 +544,10 @@ func (l *stepLogs) event(e walk.Event) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.live != nil {
+		l.live.event(e)
+		return
+	}
 	switch e.Type {
 	case walk.EventStepStart:
 		fmt.Fprintf(l.out, "%s %s: running\n", e.Image, stepLabel(e.Image, e.Step))

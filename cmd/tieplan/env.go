@@ -18,6 +18,8 @@ type Env struct {
 	Environ []string
 	// StderrTTY reports whether stderr is a terminal (colour, width).
 	StderrTTY bool
+	// StdoutTTY reports whether stdout is a terminal (live progress).
+	StdoutTTY bool
 	// Width is the terminal width used to wrap diagnostics; 0 disables wrapping.
 	Width int
 	// Dir is the working directory relative paths are resolved against.
@@ -27,6 +29,7 @@ type Env struct {
 func newProcessEnv() *Env {
 	e := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
 	e.Dir, _ = os.Getwd()
+	e.StdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
 		e.StderrTTY = true
 		if w, _, err := term.GetSize(fd); err == nil && w > 0 {
