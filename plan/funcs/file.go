@@ -62,50 +62,48 @@ func readText(baseDir, path string) (string, error) {
 
 var pathParam = function.Parameter{Name: "path", Type: cty.String}
 
-func makeFileFunc(baseDir string) function.Function {
+// pathFunc is a function of one path argument, relative to the module
+// directory.
+func pathFunc(description string, ret cty.Type, impl func(path string) (cty.Value, error)) function.Function {
 	return function.New(&function.Spec{
-		Description: "Reads a UTF-8 text file, relative to the module directory.",
+		Description: description,
 		Params:      []function.Parameter{pathParam},
-		Type:        function.StaticReturnType(cty.String),
+		Type:        function.StaticReturnType(ret),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			s, err := readText(baseDir, args[0].AsString())
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return cty.StringVal(s), nil
+			return impl(args[0].AsString())
 		},
 	})
 }
 
+func makeFileFunc(baseDir string) function.Function {
+	return pathFunc("Reads a UTF-8 text file, relative to the module directory.", cty.String, func(path string) (cty.Value, error) {
+		s, err := readText(baseDir, path)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return cty.StringVal(s), nil
+	})
+}
+
 func makeFileBase64Func(baseDir string) function.Function {
-	return function.New(&function.Spec{
-		Description: "Reads a file, relative to the module directory, and returns its bytes base64-encoded.",
-		Params:      []function.Parameter{pathParam},
-		Type:        function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			b, err := readFile(baseDir, args[0].AsString())
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return cty.StringVal(base64.StdEncoding.EncodeToString(b)), nil
-		},
+	return pathFunc("Reads a file, relative to the module directory, and returns its bytes base64-encoded.", cty.String, func(path string) (cty.Value, error) {
+		b, err := readFile(baseDir, path)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return cty.StringVal(base64.StdEncoding.EncodeToString(b)), nil
 	})
 }
 
 // makeFileHashFunc hashes a file's raw bytes, so binary files work and the
 // digest matches sha256sum and friends.
 func makeFileHashFunc(baseDir string, newHash func() hash.Hash) function.Function {
-	return function.New(&function.Spec{
-		Description: "Returns the lowercase hex digest of a file's bytes, relative to the module directory.",
-		Params:      []function.Parameter{pathParam},
-		Type:        function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			b, err := readFile(baseDir, args[0].AsString())
-			if err != nil {
-				return cty.NilVal, err
-			}
-			return hexDigest(newHash, b), nil
-		},
+	return pathFunc("Returns the lowercase hex digest of a file's bytes, relative to the module directory.", cty.String, func(path string) (cty.Value, error) {
+		b, err := readFile(baseDir, path)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return hexDigest(newHash, b), nil
 	})
 }
 
@@ -113,25 +111,19 @@ func makeFileHashFunc(baseDir string, newHash func() hash.Hash) function.Functio
 // device at the path is an error rather than false, because the caller
 // would otherwise go on to pass it to file() and fail there, more obscurely.
 func makeFileExistsFunc(baseDir string) function.Function {
-	return function.New(&function.Spec{
-		Description: "Reports whether a regular file exists at path, relative to the module directory.",
-		Params:      []function.Parameter{pathParam},
-		Type:        function.StaticReturnType(cty.Bool),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			path := args[0].AsString()
-			fi, err := os.Stat(resolve(baseDir, path))
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				return cty.False, nil
-			case err != nil:
-				return cty.NilVal, function.NewArgErrorf(0, "failed to check %q: %s", path, err)
-			case fi.IsDir():
-				return cty.NilVal, function.NewArgErrorf(0, "%q is a directory, not a file", path)
-			case !fi.Mode().IsRegular():
-				return cty.NilVal, function.NewArgErrorf(0, "%q is not a regular file", path)
-			}
-			return cty.True, nil
-		},
+	return pathFunc("Reports whether a regular file exists at path, relative to the module directory.", cty.Bool, func(path string) (cty.Value, error) {
+		fi, err := os.Stat(resolve(baseDir, path))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return cty.False, nil
+		case err != nil:
+			return cty.NilVal, function.NewArgErrorf(0, "failed to check %q: %s", path, err)
+		case fi.IsDir():
+			return cty.NilVal, function.NewArgErrorf(0, "%q is a directory, not a file", path)
+		case !fi.Mode().IsRegular():
+			return cty.NilVal, function.NewArgErrorf(0, "%q is not a regular file", path)
+		}
+		return cty.True, nil
 	})
 }
 
