@@ -82,7 +82,7 @@ func runDebug(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "Error: the last apply built no step %s; tieplan show lists the steps it built\n", addr)
 		return exitError
 	}
-	cache := store.Dir{Root: cacheDirFor(env, dir)}
+	cache := store.Dir{Root: cacheDirFor(ctx, env, dir)}
 	var lower []string
 	for i := len(keys) - 1; i >= 0; i-- {
 		if _, ok := cache.Lookup(keys[i]); !ok {
@@ -121,8 +121,8 @@ func runDebug(ctx context.Context, env *Env, args []string) int {
 
 // cacheDirFor is the cache of the configuration in dir: loaded, so that a
 // cache_dir setting counts.
-func cacheDirFor(env *Env, dir string) string {
-	cfg, _ := plan.NewLoader(env.Dir).Load(dir, plan.LoadOptions{Env: env.Environ, WorkDir: env.Dir, AllowUnsetVariables: true})
+func cacheDirFor(ctx context.Context, env *Env, dir string) string {
+	_, cfg, _ := loadConfig(ctx, env, dir, nil, true)
 	var settings *plan.Settings
 	if cfg != nil {
 		settings = cfg.Settings

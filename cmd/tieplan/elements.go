@@ -38,8 +38,7 @@ func runElements(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return exitError
 	}
-	loader := plan.NewLoader(env.Dir)
-	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})
+	loader, cfg, diags := loadConfig(ctx, env, dir, varArgs, false)
 	color := env.StderrTTY && !*noColor
 	if diags.HasErrors() {
 		writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)

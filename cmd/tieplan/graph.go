@@ -43,9 +43,7 @@ func runGraph(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return exitError
 	}
-	loader := plan.NewLoader(env.Dir)
-	loggerFrom(ctx).Named("plan").Debug("loading configuration", "dir", dir)
-	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})
+	loader, cfg, diags := loadConfig(ctx, env, dir, varArgs, false)
 	color := env.StderrTTY && !*noColor
 	if diags.HasErrors() {
 		writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)

@@ -40,8 +40,7 @@ func runInspect(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return exitError
 	}
-	loader := plan.NewLoader(env.Dir)
-	cfg, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir})
+	loader, cfg, diags := loadConfig(ctx, env, dir, varArgs, false)
 	writeDiagnostics(env, env.Stderr, loader.Files(), diags, env.StderrTTY && !*noColor)
 	if diags.HasErrors() {
 		return exitError

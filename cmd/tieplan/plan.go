@@ -126,9 +126,8 @@ func makePlan(ctx context.Context, env *Env, a *planArgs) (*plan.Plan, int) {
 }
 
 func computePlan(ctx context.Context, env *Env, a *planArgs) (*planRun, int) {
-	loader := plan.NewLoader(env.Dir)
 	dir := absFrom(env.Dir, a.dir)
-	cfg, diags := loader.Load(dir, plan.LoadOptions{Env: env.Environ, VarArgs: a.vars, WorkDir: env.Dir})
+	loader, cfg, diags := loadConfig(ctx, env, dir, a.vars, false)
 	color := env.StderrTTY && !a.noColor
 	if diags.HasErrors() {
 		writeDiagnostics(env, env.Stderr, loader.Files(), diags, color)

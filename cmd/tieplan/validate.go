@@ -35,11 +35,7 @@ func runValidate(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return exitError
 	}
-	loader := plan.NewLoader(env.Dir)
-	loggerFrom(ctx).Named("plan").Debug("loading configuration", "dir", dir)
-	_, diags := loader.Load(absFrom(env.Dir, dir), plan.LoadOptions{
-		Env: env.Environ, VarArgs: varArgs, WorkDir: env.Dir, AllowUnsetVariables: true,
-	})
+	loader, _, diags := loadConfig(ctx, env, dir, varArgs, true)
 	errs, warns := countDiagnostics(diags)
 	if *jsonOut {
 		out, _ := json.MarshalIndent(struct {
