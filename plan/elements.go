@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/tieplan/tieplan/elements"
+	"github.com/tieplan/tieplan/plan/blockdev"
 	"github.com/tieplan/tieplan/plan/element"
 )
 
@@ -115,6 +116,10 @@ type ResolvedImage struct {
 	// Phases are the scripts each phase runs, in order; the image's own
 	// script blocks are among them.
 	Phases []*element.Phase
+	// BlockDevice is the disk layout the image's disk artifacts get, and
+	// BlockDeviceSource says where its configuration came from.
+	BlockDevice       *blockdev.Layout
+	BlockDeviceSource string
 }
 
 // ResolveImage resolves img's elements in lib. Errors are diagnostics on
@@ -174,6 +179,10 @@ func ResolveImage(img *Image, lib *element.Library, sp *SearchPath) (*ResolvedIm
 	hooks.ApplyInstallTypes(names, env, img.InstallType)
 	ri.Env, _ = hooks.EnvironmentFiles()
 	ri.Phases = hooks.Phases(Phases)
+	var bdDiag *hcl.Diagnostic
+	if ri.BlockDevice, ri.BlockDeviceSource, bdDiag = blockDevice(ri); bdDiag != nil {
+		diags = append(diags, bdDiag)
+	}
 	for _, w := range hooks.Warnings {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,

@@ -213,6 +213,10 @@ func (b *stepBuilder) add(s *Step, fields map[string]interface{}, withEnv bool) 
 var perImageVars = map[string][]string{
 	"IMAGE_NAME":    {"IMAGE_NAME", "_LIB"},
 	"IMAGE_ELEMENT": {"IMAGE_ELEMENT", "get_image_element_array", "_LIB", "element-info"},
+	// What disk-image-create exports from the block-device layout.
+	"DIB_ROOT_LABEL":  {"DIB_ROOT_LABEL"},
+	"DIB_ROOT_FSTYPE": {"DIB_ROOT_FSTYPE"},
+	"DIB_MOUNTPOINTS": {"DIB_MOUNTPOINTS"},
 }
 
 // envFor is the environment a step with text is keyed on.
@@ -417,6 +421,9 @@ func (b *stepBuilder) scriptEnv() map[string]string {
 		names[i] = e.Name
 	}
 	env["IMAGE_ELEMENT"] = strings.Join(names, " ")
+	for k, v := range LayoutEnv(b.ri) {
+		env[k] = v
+	}
 	for k, v := range b.img.Env {
 		if v.Sensitive {
 			env[k] = "(sensitive) " + digestString(v.Value)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tieplan/tieplan/plan"
+	"github.com/tieplan/tieplan/plan/blockdev"
 )
 
 func init() {
@@ -96,6 +97,15 @@ type elementsImageView struct {
 	Packages []plan.PhasePackages `json:"packages"`
 	// PackagesError says why the package lists could not be computed.
 	PackagesError string `json:"packages_error,omitempty"`
+	// BlockDevice is the disk layout of the image's disk artifacts.
+	BlockDevice *blockDeviceView `json:"block_device,omitempty"`
+}
+
+type blockDeviceView struct {
+	Source      string                `json:"source"`
+	Table       string                `json:"table"`
+	Partitions  []blockdev.Partition  `json:"partitions"`
+	Filesystems []blockdev.Filesystem `json:"filesystems"`
 }
 
 type elementView struct {
@@ -152,6 +162,10 @@ func newElementsView(sp *plan.SearchPath, images []*plan.ResolvedImage, workDir 
 				pv.Skipped = append(pv.Skipped, skippedEntry{Name: s.Name, Reason: s.Reason})
 			}
 			iv.Phases = append(iv.Phases, pv)
+		}
+		if l := ri.BlockDevice; l != nil {
+			iv.BlockDevice = &blockDeviceView{Source: ri.BlockDeviceSource, Table: l.Table,
+				Partitions: nonNil(l.Partitions), Filesystems: nonNil(l.Filesystems)}
 		}
 		pkgs, err := plan.ImagePackages(ri, sp)
 		if err != nil {
@@ -211,6 +225,9 @@ func (v *elementsView) writeHuman(w io.Writer) {
 		if img.PackagesError != "" {
 			fmt.Fprintf(w, "  packages: cannot be listed before apply: %s\n", img.PackagesError)
 		}
+		if bd := img.BlockDevice; bd != nil {
+			writeBlockDevice(w, bd)
+		}
 		for _, p := range img.Packages {
 			fmt.Fprintf(w, "  packages, %s:\n", p.Phase)
 			for _, list := range []struct {
@@ -231,5 +248,30 @@ func (v *elementsView) writeHuman(w io.Writer) {
 				fmt.Fprintf(w, "    %s: %s\n", list.verb, strings.Join(names, ", "))
 			}
 		}
+	}
+}
+
+func writeBlockDevice(w io.Writer, bd *blockDeviceView) {
+	table := bd.Table
+	if table == "" {
+		table = "no partition table"
+	}
+	fmt.Fprintf(w, "  block device (%s), from %s:\n", table, bd.Source)
+	for i, p := range bd.Partitions {
+		var flags []string
+		if p.Boot {
+			flags = append(flags, "boot")
+		}
+		if p.Primary {
+			flags = append(flags, "primary")
+		}
+		fmt.Fprintf(w, "    partition %d %-12s %-8s type %s %s\n", i+1, p.Name, p.Size, p.Type, strings.Join(flags, ","))
+	}
+	for _, f := range bd.Filesystems {
+		mp := f.MountPoint
+		if mp == "" {
+			mp = "(not mounted)"
+		}
+		fmt.Fprintf(w, "    %-12s %-5s label %-16s on %s\n", mp, f.Type, f.Label, f.Base)
 	}
 }

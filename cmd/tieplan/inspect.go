@@ -185,9 +185,9 @@ func newInspectView(cfg *plan.Config, workDir string) *inspectView {
 	return v
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -66,6 +66,9 @@ func Env(ri *plan.ResolvedImage, phase string, p Paths) []string {
 	env["IMAGE_ELEMENT_YAML"] = strings.Join(yaml, "\n") + "\n"
 	// bash imports exported functions from BASH_FUNC_<name>%% variables.
 	env["BASH_FUNC_get_image_element_array%%"] = fmt.Sprintf("() {  echo %q\n}", strings.Join(arr, " ")+" ")
+	for k, v := range plan.LayoutEnv(ri) {
+		env[k] = v
+	}
 	for k, v := range img.Env {
 		env[k] = v.Value
 	}

@@ -27,33 +27,35 @@ type Layout struct {
 
 // Partition is one entry of the partition table, in table order.
 type Partition struct {
-	Name          string
-	Boot, Primary bool
+	Name    string `json:"name"`
+	Boot    bool   `json:"boot"`
+	Primary bool   `json:"primary"`
 	// Size is DIB's size spec: absolute ("512MiB", "1G", bytes) or a
 	// percentage of the space still free ("100%").
-	Size string
+	Size string `json:"size"`
 	// Type is a hex MBR type ("83") or a GPT type code ("8300", "EF00").
-	Type string
+	Type string `json:"type"`
 }
 
 // Filesystem is one mkfs node with its mount and fstab entry, if any.
 type Filesystem struct {
-	Name string
+	Name string `json:"name"`
 	// Base is the partition (or, without a table, the disk) it is made on.
-	Base  string
-	Type  string
-	Label string
+	Base  string `json:"base"`
+	Type  string `json:"type"`
+	Label string `json:"label"`
 	// UUID is the filesystem UUID, if the configuration gives one.
-	UUID       string
-	Opts       []string
-	MountPoint string
-	Fstab      *Fstab
+	UUID       string   `json:"uuid,omitempty"`
+	Opts       []string `json:"opts,omitempty"`
+	MountPoint string   `json:"mount_point,omitempty"`
+	Fstab      *Fstab   `json:"fstab,omitempty"`
 }
 
 // Fstab is a filesystem's /etc/fstab entry.
 type Fstab struct {
-	Options          string
-	DumpFreq, Passno int
+	Options  string `json:"options"`
+	DumpFreq int    `json:"dump_freq"`
+	Passno   int    `json:"fsck_passno"`
 }
 
 // Params are the values DIB feeds its block-device layer from the image.
