@@ -124,6 +124,11 @@ func initMain() int {
 		default:
 			continue
 		}
+		if len(is.Disk) > 0 {
+			if err := releaseDisk(filepath.Join(is.Root, "root")); err != nil {
+				return fail(err)
+			}
+		}
 		send(r)
 		return r.ExitCode
 	}
@@ -144,7 +149,11 @@ func setupRoot(is initSpec) error {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return err
 	}
-	if is.ReadOnly {
+	if len(is.Disk) > 0 {
+		if err := mountDisk(is, root); err != nil {
+			return err
+		}
+	} else if is.ReadOnly {
 		// The image alone: an empty directory at the bottom (overlayfs
 		// wants two layers when there is no upper one) adds nothing.
 		empty := filepath.Join(is.Root, "empty")
@@ -170,8 +179,17 @@ func setupRoot(is initSpec) error {
 		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return fmt.Errorf("mounting proc on the host's /proc: %w", err)
 		}
-	} else if err := unix.Chroot(root); err != nil {
-		return fmt.Errorf("chroot: %w", err)
+	} else {
+		if len(is.Disk) > 0 {
+			fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("opening /: %w", err)
+			}
+			hostRoot = fd
+		}
+		if err := unix.Chroot(root); err != nil {
+			return fmt.Errorf("chroot: %w", err)
+		}
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
@@ -219,18 +237,177 @@ func populateRoot(is initSpec, root string) error {
 	if err := os.WriteFile(filepath.Join(skel, "etc/resolv.conf"), nil, 0o644); err != nil {
 		return fmt.Errorf("skeleton: %w", err)
 	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil {
-		resolv = []byte("nameserver 8.8.8.8\n") // DIB's fallback
-	}
-	if err := os.WriteFile(resolvCopy, resolv, 0o644); err != nil {
-		return fmt.Errorf("copying resolv.conf: %w", err)
+	if err := copyResolv(resolvCopy); err != nil {
+		return err
 	}
 
 	if err := mountOverlay(root, append(append([]string(nil), is.Lower...), skel), is.Upper, is.Work); err != nil {
 		return err
 	}
+	return mountContract(is, root, resolvCopy)
+}
 
+// copyResolv copies the host's resolv.conf to dst, for binding into the
+// root: the image's own file is left untouched underneath.
+func copyResolv(dst string) error {
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		resolv = []byte("nameserver 8.8.8.8\n") // DIB's fallback
+	}
+	if err := os.WriteFile(dst, resolv, 0o644); err != nil {
+		return fmt.Errorf("copying resolv.conf: %w", err)
+	}
+	return nil
+}
+
+// mountDisk mounts a Disk root's filesystems at root and, unless
+// read-only, DIB's chroot contract. Missing mount points are made, as
+// DIB's mount step does (mkdir -p), never through a symlink.
+func mountDisk(is initSpec, root string) error {
+	var flags uintptr
+	if is.ReadOnly {
+		flags = unix.MS_RDONLY
+	}
+	for i, d := range is.Disk {
+		target := root
+		if i > 0 {
+			var err error
+			if target, err = mkdirInRoot(root, strings.TrimPrefix(d.MountPoint, "/")); err != nil {
+				return err
+			}
+		}
+		if err := unix.Mount(d.Device, target, d.FSType, flags, ""); err != nil {
+			return fmt.Errorf("mounting %s (%s) on %s: %w", d.Device, d.FSType, d.MountPoint, err)
+		}
+	}
+	if is.ReadOnly {
+		return nil
+	}
+	dirs := []string{"proc", "sys", "dev", "etc", "tmp"}
+	if is.Hooks != "" {
+		dirs = append(dirs, "tmp/in_target.d")
+	}
+	for _, d := range dirs {
+		if _, err := mkdirInRoot(root, d); err != nil {
+			return err
+		}
+	}
+	resolvCopy := filepath.Join(is.Root, "resolv.conf")
+	if err := copyResolv(resolvCopy); err != nil {
+		return err
+	}
+	return mountContract(is, root, resolvCopy)
+}
+
+// mkdirInRoot makes root/rel and its missing parents (mode 0755), and
+// returns its path; every existing component must be a real directory.
+func mkdirInRoot(root, rel string) (string, error) {
+	p := root
+	for _, c := range strings.Split(rel, "/") {
+		if c == "" || c == "." || c == ".." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		switch {
+		case os.IsNotExist(err):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return "", err
+			}
+		case err != nil:
+			return "", err
+		case !fi.IsDir():
+			return "", fmt.Errorf("mount point /%s: %s is a %v, not a directory", rel, p, fi.Mode().Type())
+		}
+	}
+	return p, nil
+}
+
+// releaseDisk ends a Disk run: it kills whatever the command left running
+// in the namespace, reaps it, and unmounts everything under root, deepest
+// first, so that the filesystems are written out and the devices free
+// when Run returns (a namespace's mounts would otherwise go away only
+// when the kernel gets to it).
+func releaseDisk(root string) error {
+	syscall.Kill(-1, syscall.SIGKILL) // as PID 1: everyone else in the namespace
+	for {
+		_, err := syscall.Wait4(-1, nil, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			break // ECHILD: nobody left
+		}
+	}
+	if hostRoot >= 0 {
+		// The init chrooted into the disk: step back out to reach it.
+		if err := unix.Fchdir(hostRoot); err != nil {
+			return fmt.Errorf("leaving the chroot: %w", err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fmt.Errorf("leaving the chroot: %w", err)
+		}
+		unix.Close(hostRoot)
+		hostRoot = -1
+	}
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var under []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(f[4])
+		if mp == root || strings.HasPrefix(mp, root+"/") {
+			under = append(under, mp)
+		}
+	}
+	for i := len(under) - 1; i >= 0; i-- {
+		if err := unix.Unmount(under[i], 0); err != nil {
+			return fmt.Errorf("unmounting %s: %w", under[i], err)
+		}
+	}
+	return nil
+}
+
+// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			ok := true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					ok = false
+				}
+				v = v*8 + c - '0'
+			}
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// hostRoot is the host's root directory, kept open by a Disk run that
+// chroots, so releaseDisk can unmount the disk from outside it.
+var hostRoot = -1
+
+// mountContract mounts DIB's chroot contract inside root: proc, read-only
+// sysfs, the host's /dev, the hooks at /tmp/in_target.d and the host's
+// resolv.conf (a copy at resolvCopy) over /etc/resolv.conf.
+func mountContract(is initSpec, root, resolvCopy string) error {
 	mounts := []struct {
 		src, target, fstype string
 		flags               uintptr

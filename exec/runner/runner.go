@@ -57,6 +57,16 @@ type Spec struct {
 	// (for reading a finished image, e.g. writing a tar of it). Hooks must
 	// be empty.
 	ReadOnly bool
+	// Disk, if not empty, makes the root from block devices instead of
+	// layers: each filesystem mounted at its mount point (parents first;
+	// the first one at "/"), then, unless ReadOnly, the same proc, sys,
+	// dev, hooks and resolv.conf as an overlay root. Lower, Upper and Work
+	// must be empty. When the command ends, whatever it left running is
+	// killed and every filesystem unmounted before Run returns, so the
+	// devices are clean and free (the caller owns them: tieplan's disk
+	// assembly runs each finalise script like this on the image's loop
+	// device). With ReadOnly they are mounted read-only.
+	Disk []DiskMount
 	// Argv is the command; Argv[0] without a slash is looked up in the
 	// chroot's PATH, or with Host set in the host's (see the package
 	// documentation).
@@ -73,6 +83,13 @@ type Spec struct {
 	Stdout, Stderr io.Writer
 }
 
+// DiskMount is one filesystem of a Disk root.
+type DiskMount struct {
+	Device     string `json:"device"`
+	MountPoint string `json:"mount_point"`
+	FSType     string `json:"fs_type"`
+}
+
 // Result is how the command ended.
 type Result struct {
 	// ExitCode is the exit status, or 128+Signal if it was killed.
@@ -83,15 +100,16 @@ type Result struct {
 
 // initSpec is what the parent sends the init on fd 3.
 type initSpec struct {
-	Lower    []string `json:"lower"`
-	Upper    string   `json:"upper"`
-	Work     string   `json:"work"`
-	Root     string   `json:"root"`
-	Hooks    string   `json:"hooks,omitempty"`
-	HooksRW  bool     `json:"hooks_rw,omitempty"`
-	Host     bool     `json:"host,omitempty"`
-	Bare     bool     `json:"bare,omitempty"`
-	ReadOnly bool     `json:"read_only,omitempty"`
+	Lower    []string    `json:"lower"`
+	Upper    string      `json:"upper"`
+	Work     string      `json:"work"`
+	Root     string      `json:"root"`
+	Hooks    string      `json:"hooks,omitempty"`
+	HooksRW  bool        `json:"hooks_rw,omitempty"`
+	Host     bool        `json:"host,omitempty"`
+	Bare     bool        `json:"bare,omitempty"`
+	ReadOnly bool        `json:"read_only,omitempty"`
+	Disk     []DiskMount `json:"disk,omitempty"`
 	// HostPath is the caller's PATH, the host-mode fallback when Env
 	// has none (the init's own environment is empty).
 	HostPath string   `json:"host_path,omitempty"`
@@ -228,12 +246,23 @@ func prepare(spec Spec) (initSpec, error) {
 	is := initSpec{
 		Argv: spec.Argv, Env: spec.Env, Hostname: spec.Hostname,
 		Host: spec.Host, Bare: spec.Bare, ReadOnly: spec.ReadOnly, HooksRW: spec.HooksWritable,
+		Disk: spec.Disk,
 	}
 	if spec.Host {
 		is.HostPath = os.Getenv("PATH")
 	}
 	var err error
-	if spec.ReadOnly {
+	if len(spec.Disk) > 0 {
+		if len(spec.Lower) > 0 || spec.Upper != "" || spec.Bare {
+			return is, errors.New("runner: a Disk root takes no layers and cannot be Bare")
+		}
+		if spec.Disk[0].MountPoint != "/" {
+			return is, errors.New("runner: the first Disk mount must be at /")
+		}
+		if spec.ReadOnly && spec.Hooks != "" {
+			return is, errors.New("runner: Hooks cannot be bound into a ReadOnly root")
+		}
+	} else if spec.ReadOnly {
 		if spec.Hooks != "" {
 			return is, errors.New("runner: Hooks cannot be bound into a ReadOnly root")
 		}
