@@ -8,7 +8,7 @@ import (
 
 // StepSchemaVersion changes whenever what a step can observe changes shape;
 // it is part of every key, so old cache entries are never misread.
-const StepSchemaVersion = 1
+const StepSchemaVersion = 2
 
 // PreImage is what a step's cache key is the digest of: a canonical,
 // versioned JSON document of everything the step can observe and nothing

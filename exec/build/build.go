@@ -138,6 +138,12 @@ func (e *Executor) execute(ctx context.Context, img *Image, step *plan.Step, low
 	case plan.StepFile:
 		return e.file(ctx, img, step, lower, dir)
 	case plan.StepAssemble:
+		if partitioned(img) {
+			return e.assembleDisk(ctx, img, step, lower, dir)
+		}
+		if err := e.writeFstab(ctx, img, step, e.spec(img, lower, dir)); err != nil {
+			return err
+		}
 		for _, p := range img.Resolved.Phases {
 			switch p.Name {
 			case "block-device.d":
@@ -176,11 +182,16 @@ func (e *Executor) spec(img *Image, lower []string, dir string) runner.Spec {
 var hostPhases = map[string]bool{"root.d": true, "extra-data.d": true, "post-root.d": true, "pre-finalise.d": true, "cleanup.d": true}
 
 func (e *Executor) script(ctx context.Context, img *Image, phase, name string, lower []string, dir string) error {
+	return e.scriptOn(ctx, img, phase, name, e.spec(img, lower, dir), hasBash(lower), nil)
+}
+
+// scriptOn runs one script of phase on the root spec describes (an
+// overlay of layers, or a disk), with extra environment variables.
+func (e *Executor) scriptOn(ctx context.Context, img *Image, phase, name string, spec runner.Spec, bash bool, extra []string) error {
 	var envFiles []string
 	for _, f := range img.Resolved.Env {
 		envFiles = append(envFiles, filepath.Base(f.Path))
 	}
-	spec := e.spec(img, lower, dir)
 	step := &plan.Step{Image: img.Resolved.Image.Addr, Addr: img.Resolved.Image.Addr + ".step[\"" + phase + "/" + name + "\"]"}
 	if hostPhases[phase] {
 		spec.Host = true
@@ -193,11 +204,11 @@ func (e *Executor) script(ctx context.Context, img *Image, phase, name string, l
 		p.Hooks, p.Target = img.Hooks, runner.RootPath(spec)
 		p.BuildDir = img.Build
 		spec.Argv = dibenv.Command(img.Hooks, phase, name, envFiles, true)
-		spec.Env = dibenv.Env(img.Resolved, phase, p)
+		spec.Env = append(dibenv.Env(img.Resolved, phase, p), extra...)
 		return e.run(ctx, step, spec)
 	}
-	spec.Argv = dibenv.Command("/tmp/in_target.d", phase, name, envFiles, hasBash(lower))
-	spec.Env = dibenv.Env(img.Resolved, phase, e.chrootPaths())
+	spec.Argv = dibenv.Command("/tmp/in_target.d", phase, name, envFiles, bash)
+	spec.Env = append(dibenv.Env(img.Resolved, phase, e.chrootPaths()), extra...)
 	return e.run(ctx, step, spec)
 }
 
@@ -273,15 +284,22 @@ func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error
 
 // finaliseCleanup is what DIB's finalise_base does after cleanup.d: empty
 // /tmp, truncate the files under /var/log, delete /root's *.log files.
+// On an overlay /tmp/in_target.d is the runner's mount point, from its
+// skeleton layer, and is kept: removing it would only add a whiteout.
 const finaliseCleanup = `set -eu
 R="$TIEPLAN_ROOT"
-find "$R/tmp" -maxdepth 1 -mindepth 1 ! -name in_target.d -print0 | xargs -0 -r rm -rf --one-file-system
+find "$R/tmp" -maxdepth 1 -mindepth 1 ${TIEPLAN_KEEP_HOOKS_DIR:+! -name in_target.d} -print0 | xargs -0 -r rm -rf --one-file-system
 if [ -d "$R/var/log" ]; then find "$R/var/log" -type f -exec cp /dev/null '{}' ';'; fi
 if [ -d "$R/root" ]; then find "$R/root" -name '*.log' -type f -delete; fi
 `
 
 func (e *Executor) finaliseBase(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
 	spec := e.spec(img, lower, dir)
+	spec.Env = []string{"TIEPLAN_KEEP_HOOKS_DIR=1"}
+	return e.finaliseBaseOn(ctx, step, spec)
+}
+
+func (e *Executor) finaliseBaseOn(ctx context.Context, step *plan.Step, spec runner.Spec) error {
 	spec.Host, spec.Hooks = true, ""
 	spec.Argv = []string{"/bin/sh", "-c", finaliseCleanup}
 	if err := e.run(ctx, step, spec); err != nil {
@@ -325,8 +343,11 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 	default:
 		return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 	}
-	spec := e.spec(img, lower, dir)
-	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
+	spec, release, err := e.finishedRoot(img, lower, dir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	out := filepath.Join(dir, "tree", "artifact")
 	// DIB's tar leaves out ./sys and ./proc; it also packs the host's /dev
 	// nodes (its tree has /dev bound), which tieplan does not copy.
@@ -335,22 +356,11 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 	return e.run(ctx, step, spec)
 }
 
-// rootLabel and fsType are DIB's defaults (DIB_ROOT_LABEL, FS_TYPE).
-const (
-	rootLabel = "cloudimg-rootfs"
-	fsType    = "ext4"
-)
-
 // disk writes a disk artifact for an image without a partitioned block
 // device: DIB's fallback layout, one filesystem holding the tree, made by
 // mkfs.ext4 -d from the finished root (no loop device, no mount), then
 // converted by qemu-img.
 func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
-	for _, el := range img.Resolved.Elements {
-		if el.Name == "vm" || strings.HasPrefix(el.Name, "block-device-") {
-			return fmt.Errorf("%s artifacts of partitioned images (element %s): %w", step.Name, el.Name, ErrUnsupported)
-		}
-	}
 	var a *plan.Artifact
 	for _, x := range img.Resolved.Image.Artifacts {
 		if x.Format == step.Name {
@@ -360,31 +370,14 @@ func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower 
 	if a == nil {
 		return fmt.Errorf("%s: no such artifact", step.Addr)
 	}
-	raw := filepath.Join(dir, "disk.raw")
 	out := filepath.Join(dir, "tree", "artifact")
-	spec := e.spec(img, lower, dir)
-	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
-	size := "auto"
-	if a.Size > 0 {
-		size = fmt.Sprint(a.Size)
+	raw, err := e.rawDisk(ctx, img, step, lower, dir, a.Size)
+	if err != nil {
+		return err
 	}
-	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
-	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
-	// for Azure need anyway.
-	script := fmt.Sprintf(`set -eu
-size=%s
-if [ "$size" = auto ]; then
-  kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
-  size=$(( (kib * 10 / 6 + 65536 + 1023) / 1024 * 1024 * 1024 ))
-fi
-truncate -s "$size" %s
-mkfs.%s -q -F -L %s -d "$TIEPLAN_ROOT" %s
-`, size, raw, fsType, rootLabel, raw)
-	spec.Argv = []string{"/bin/sh", "-c", script}
-	if err := e.run(ctx, step, spec); err != nil {
-		return fmt.Errorf("making the filesystem: %w", err)
+	if raw != assembledDisk(img, lower) {
+		defer os.Remove(raw)
 	}
-	defer os.Remove(raw)
 	args := []string{"convert", "-f", "raw"}
 	switch a.Format {
 	case "raw":
@@ -412,6 +405,46 @@ mkfs.%s -q -F -L %s -d "$TIEPLAN_ROOT" %s
 	}
 	return nil
 }
+
+// rawDisk returns the image's disk as a raw file: a partitioned image's
+// assembled disk, else (DIB's fallback layout, one filesystem and no
+// partition table) a filesystem made by mkfs -d from the finished root,
+// with no loop device and no mount, in dir/disk.raw.
+func (e *Executor) rawDisk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string, size int64) (string, error) {
+	if p := assembledDisk(img, lower); p != "" {
+		return p, nil
+	}
+	root := img.Resolved.BlockDevice.Root()
+	if !strings.HasPrefix(root.Type, "ext") {
+		return "", fmt.Errorf("%s disk images without a partition table: %w (tieplan fills them with mkfs.ext4 -d)", root.Type, ErrUnsupported)
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	spec := e.spec(img, lower, dir)
+	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
+	sz := "auto"
+	if size > 0 {
+		sz = fmt.Sprint(size)
+	}
+	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
+	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
+	// for Azure need anyway.
+	script := fmt.Sprintf(`set -eu
+size=%s
+if [ "$size" = auto ]; then
+  kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
+  size=$(( (kib * 10 / 6 + 65536 + 1023) / 1024 * 1024 * 1024 ))
+fi
+truncate -s "$size" %s
+mkfs.%s -q -F -L %s -d "$TIEPLAN_ROOT" %s
+`, sz, raw, root.Type, shellQuote(root.Label), raw)
+	spec.Argv = []string{"/bin/sh", "-c", script}
+	if err := e.run(ctx, step, spec); err != nil {
+		return "", fmt.Errorf("making the filesystem: %w", err)
+	}
+	return raw, nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // treeDigest digests a result tree by path, type, mode, owner, link target
 // and content, never by mtime.

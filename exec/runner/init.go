@@ -280,7 +280,7 @@ func mountDisk(is initSpec, root string) error {
 			return fmt.Errorf("mounting %s (%s) on %s: %w", d.Device, d.FSType, d.MountPoint, err)
 		}
 	}
-	if is.ReadOnly {
+	if is.ReadOnly || is.Bare {
 		return nil
 	}
 	dirs := []string{"proc", "sys", "dev", "etc", "tmp"}

@@ -65,7 +65,8 @@ type Spec struct {
 	// killed and every filesystem unmounted before Run returns, so the
 	// devices are clean and free (the caller owns them: tieplan's disk
 	// assembly runs each finalise script like this on the image's loop
-	// device). With ReadOnly they are mounted read-only.
+	// device). With ReadOnly they are mounted read-only; with Bare the
+	// filesystems are mounted alone, writable.
 	Disk []DiskMount
 	// Argv is the command; Argv[0] without a slash is looked up in the
 	// chroot's PATH, or with Host set in the host's (see the package
@@ -253,8 +254,8 @@ func prepare(spec Spec) (initSpec, error) {
 	}
 	var err error
 	if len(spec.Disk) > 0 {
-		if len(spec.Lower) > 0 || spec.Upper != "" || spec.Bare {
-			return is, errors.New("runner: a Disk root takes no layers and cannot be Bare")
+		if len(spec.Lower) > 0 || spec.Upper != "" {
+			return is, errors.New("runner: a Disk root takes no layers")
 		}
 		if spec.Disk[0].MountPoint != "/" {
 			return is, errors.New("runner: the first Disk mount must be at /")

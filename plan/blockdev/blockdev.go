@@ -585,3 +585,71 @@ func GPTType(code string) (string, bool) {
 	g, ok := gptTypes[strings.ToLower(strings.TrimPrefix(strings.ToLower(code), "0x"))]
 	return g, ok
 }
+
+// Extent is where a partition lies on the disk, in bytes.
+type Extent struct {
+	// Number is the partition number: MBR primaries from 1, the extended
+	// partition after them, logical partitions from 5; GPT from 1.
+	Number      int
+	Start, Size int64
+	// Extended marks the MBR extended partition holding the logical ones
+	// (it has no Partition of its own).
+	Extended bool
+	// Partition is the index in Layout.Partitions, -1 for Extended.
+	Partition int
+}
+
+const sector = 512
+
+// Extents lays the partitions out on a disk of diskSize bytes as DIB
+// does: each start aligned, a percentage taken of the space still free,
+// MBR partitions without the primary flag logical (in an extended
+// partition running to the end of the disk), GPT keeping its backup
+// table's 33 sectors free at the end.
+func (l *Layout) Extents(diskSize int64) ([]Extent, error) {
+	up := func(x int64) int64 { return (x + l.Align - 1) / l.Align * l.Align }
+	end := diskSize / sector * sector
+	if l.Table == "gpt" {
+		end -= 33 * sector
+	}
+	var out []Extent
+	pos := l.Align
+	primaries, logical := 0, 0
+	for i, p := range l.Partitions {
+		start := up(pos)
+		num := 0
+		switch {
+		case l.Table == "gpt":
+			num = i + 1
+		case p.Primary:
+			if logical > 0 {
+				return nil, fmt.Errorf("partition %q: a primary partition cannot follow logical ones in an MBR", p.Name)
+			}
+			primaries++
+			num = primaries
+		default:
+			if logical == 0 {
+				out = append(out, Extent{Number: primaries + 1, Start: start, Size: end - start, Extended: true, Partition: -1})
+			}
+			// Each logical partition follows its extended boot record.
+			start = up(pos + sector)
+			num = 5 + logical
+			logical++
+		}
+		free := end - start
+		size, rel, err := SizeOf(p.Size, free)
+		if err != nil {
+			return nil, fmt.Errorf("partition %q: %w", p.Name, err)
+		}
+		size = size / sector * sector
+		if rel && size > l.Align {
+			size = size / l.Align * l.Align
+		}
+		if size <= 0 || size > free {
+			return nil, fmt.Errorf("partition %q (%s) does not fit: %d MiB are free at that point of a %d MiB disk; give the artifact a larger size", p.Name, p.Size, max(free, 0)>>20, diskSize>>20)
+		}
+		out = append(out, Extent{Number: num, Start: start, Size: size, Partition: i})
+		pos = start + size
+	}
+	return out, nil
+}

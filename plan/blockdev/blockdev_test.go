@@ -166,3 +166,51 @@ func TestSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestExtents(t *testing.T) {
+	const mib = 1 << 20
+	part := func(name, size string, primary bool) Partition {
+		return Partition{Name: name, Size: size, Primary: primary, Type: "83"}
+	}
+	tests := []struct {
+		name  string
+		l     Layout
+		disk  int64
+		want  []Extent
+		error string
+	}{
+		{"mbr default", Layout{Table: "mbr", Align: mib, Partitions: []Partition{part("root", "100%", true)}}, 64 * mib,
+			[]Extent{{Number: 1, Start: mib, Size: 63 * mib}}, ""},
+		{"gpt keeps the backup table free", Layout{Table: "gpt", Align: mib, Partitions: []Partition{
+			part("bsp", "8MiB", false), part("root", "100%", false)}}, 64 * mib,
+			[]Extent{{Number: 1, Start: mib, Size: 8 * mib}, {Number: 2, Start: 9 * mib, Size: 54 * mib, Partition: 1}}, ""},
+		{"mbr logical partitions", Layout{Table: "mbr", Align: mib, Partitions: []Partition{
+			part("root", "50%", true), part("var", "50%", false), part("log", "100%", false)}}, 101 * mib,
+			[]Extent{
+				{Number: 1, Start: mib, Size: 50 * mib},
+				{Number: 2, Start: 51 * mib, Size: 50 * mib, Extended: true, Partition: -1},
+				{Number: 5, Start: 52 * mib, Size: 24 * mib, Partition: 1},
+				{Number: 6, Start: 77 * mib, Size: 24 * mib, Partition: 2}}, ""},
+		{"too big", Layout{Table: "mbr", Align: mib, Partitions: []Partition{part("root", "1GiB", true)}}, 64 * mib,
+			nil, `partition "root" (1GiB) does not fit: 63 MiB are free`},
+		{"primary after logical", Layout{Table: "mbr", Align: mib, Partitions: []Partition{part("a", "1MiB", false), part("b", "1MiB", true)}}, 64 * mib,
+			nil, "cannot follow logical"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.l.Extents(tc.disk)
+			if tc.error != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.error) {
+					t.Fatalf("got %v, want error %q", err, tc.error)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("extents (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,359 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tieplan/tieplan/exec/loopdev"
+	"github.com/tieplan/tieplan/exec/runner"
+	"github.com/tieplan/tieplan/plan"
+	"github.com/tieplan/tieplan/plan/blockdev"
+)
+
+// diskFile is the assembled disk of a partitioned image: the whole layer
+// of its assemble step, which its artifacts convert.
+const diskFile = "disk.raw"
+
+// partitioned reports whether img's disk has a partition table. Such an
+// image is assembled as DIB does it, on the loop-mounted disk itself, so
+// that finalise.d (the bootloader) sees real block devices; images
+// without one keep the overlay assembly and get their filesystem made
+// from the finished tree (mkfs -d) when an artifact needs it.
+func partitioned(img *Image) bool {
+	return img.Resolved.BlockDevice != nil && img.Resolved.BlockDevice.Table != ""
+}
+
+// assembledDisk returns the disk file of a partitioned image's assemble
+// layer (the top of lower), or "".
+func assembledDisk(img *Image, lower []string) string {
+	if !partitioned(img) || len(lower) == 0 {
+		return ""
+	}
+	return filepath.Join(lower[0], diskFile)
+}
+
+// assembleDisk builds a partitioned image's disk (dib.md §4.2 steps 8-11):
+// size it, write the partition table, attach it to a loop device, make
+// the filesystems, copy the finished tree in, write fstab, then run
+// pre-finalise.d, finalise.d and cleanup.d and DIB's finalise_base on the
+// mounted filesystems. The loop device is detached on every path.
+func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	layout := img.Resolved.BlockDevice
+	size, err := e.diskSize(ctx, img, step, lower, dir)
+	if err != nil {
+		return err
+	}
+	extents, err := layout.Extents(size)
+	if err != nil {
+		return err
+	}
+	raw := filepath.Join(dir, "tree", diskFile)
+	f, err := os.Create(raw)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	log := e.log(step)
+	defer log.Close()
+	fmt.Fprintf(log, "tieplan: disk %s, %d MiB, %s partition table\n", layout.Disk, size>>20, layout.Table)
+	if err := command(ctx, log, strings.NewReader(sfdiskScript(layout, extents)), "sfdisk", "--no-reread", "--no-tell-kernel", raw); err != nil {
+		return err
+	}
+	dev, err := loopdev.Attach(raw, false)
+	if err != nil {
+		return err
+	}
+	defer dev.Detach()
+	devices, mounts, err := diskDevices(dev, layout, extents)
+	if err != nil {
+		return err
+	}
+	for _, fs := range layout.Filesystems {
+		if err := command(ctx, log, nil, "mkfs", mkfsArgs(fs, devices[fs.Base], step.Key)...); err != nil {
+			return err
+		}
+	}
+	disk := runner.Spec{Root: filepath.Join(dir, "root"), Disk: mounts, Hooks: img.Hooks}
+	if err := e.copyTree(ctx, img, step, lower, dir, disk); err != nil {
+		return err
+	}
+	if err := e.writeFstab(ctx, img, step, disk); err != nil {
+		return err
+	}
+	// What DIB exports once its block device exists.
+	var arr []string
+	for name, d := range devices {
+		arr = append(arr, fmt.Sprintf("[%s]=%s", name, d))
+	}
+	slices.Sort(arr)
+	extra := []string{"IMAGE_BLOCK_DEVICE=" + dev.Path, "IMAGE_BLOCK_DEVICES= " + strings.Join(arr, " ") + " "}
+	bash := hasBash(lower)
+	for _, p := range img.Resolved.Phases {
+		switch p.Name {
+		case "block-device.d":
+			if len(p.Scripts) > 0 {
+				return fmt.Errorf("block-device.d scripts: %w", ErrUnsupported)
+			}
+		case "pre-finalise.d", "finalise.d", "cleanup.d":
+			for _, sc := range p.Scripts {
+				if err := e.scriptOn(ctx, img, p.Name, sc.Name, disk, bash, extra); err != nil {
+					return fmt.Errorf("%s/%s [%s]: %w", p.Name, sc.Name, sc.Element, err)
+				}
+			}
+		}
+	}
+	if err := e.finaliseBaseOn(ctx, step, disk); err != nil {
+		return err
+	}
+	return dev.Detach()
+}
+
+// diskSize is the largest size an artifact asks for, else DIB's: the
+// tree's du -x over 0.6, plus the ext4 journal, plus 525 MiB for an EFI
+// partition, plus room for the partition table; in whole MiB.
+func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) (int64, error) {
+	var size int64
+	for _, a := range img.Resolved.Image.Artifacts {
+		size = max(size, a.Size)
+	}
+	if size > 0 {
+		return size, nil
+	}
+	spec := runner.Spec{Lower: lower, Root: filepath.Join(dir, "root"), Host: true, ReadOnly: true,
+		Argv: []string{"du", "-x", "-s", "-k", "--", "ROOT"}}
+	spec.Argv[len(spec.Argv)-1] = runner.RootPath(spec)
+	var out bytes.Buffer
+	log := e.log(step)
+	spec.Stdout, spec.Stderr = &out, log
+	res, err := runner.Run(ctx, spec)
+	log.Close()
+	if err != nil {
+		return 0, err
+	}
+	if res.ExitCode != 0 {
+		return 0, fmt.Errorf("measuring the tree (du): %w", &ExitError{Code: res.ExitCode})
+	}
+	kib, err := strconv.ParseInt(strings.Fields(out.String() + " x")[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("measuring the tree: du said %q", out.String())
+	}
+	size = kib*1024*10/6 + 64<<20 + 2<<20
+	for _, el := range img.Resolved.Elements {
+		if strings.Contains(el.Name, "block-device-efi") {
+			size += 525 << 20
+		}
+	}
+	return (size + 1<<20 - 1) >> 20 << 20, nil
+}
+
+// sfdiskScript is the partition table in sfdisk's input format.
+func sfdiskScript(l *blockdev.Layout, extents []blockdev.Extent) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "label: %s\nunit: sectors\n", map[string]string{"mbr": "dos", "gpt": "gpt"}[l.Table])
+	for _, x := range extents {
+		fmt.Fprintf(&b, "start=%d, size=%d", x.Start/512, x.Size/512)
+		switch {
+		case x.Extended:
+			b.WriteString(", type=5")
+		case l.Table == "gpt":
+			p := l.Partitions[x.Partition]
+			guid, _ := blockdev.GPTType(p.Type)
+			fmt.Fprintf(&b, ", type=%s, name=%q", guid, p.Name)
+		default:
+			p := l.Partitions[x.Partition]
+			fmt.Fprintf(&b, ", type=%s", strings.TrimPrefix(strings.ToLower(p.Type), "0x"))
+			if p.Boot {
+				b.WriteString(", bootable")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// mkfsArgs are DIB's mkfs arguments for fs on device. Without a UUID in
+// the configuration DIB makes a random one; tieplan derives it from the
+// step's key, so the same inputs give the same disk.
+func mkfsArgs(fs blockdev.Filesystem, device, key string) []string {
+	args := append([]string{"-t", fs.Type}, fs.Opts...)
+	if fs.Type == "vfat" || fs.Type == "fat" {
+		args = append(args, "-n", fs.Label)
+	} else {
+		args = append(args, "-L", fs.Label)
+	}
+	uuid := fs.UUID
+	if uuid == "" {
+		h := sha256.Sum256([]byte(key + "\x00" + fs.Name))
+		h[6] = h[6]&0x0f | 0x40 // version 4
+		h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
+		uuid = fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	}
+	switch fs.Type {
+	case "ext2", "ext3", "ext4":
+		args = append(args, "-U", uuid, "-q")
+		// ext4's directory hash seed is random too.
+		args = append(args, "-E", "hash_seed="+uuid)
+	case "xfs":
+		args = append(args, "-m", "uuid="+uuid, "-q")
+	}
+	return append(args, device)
+}
+
+// copyTree copies the finished tree (the merged layers) onto the disk's
+// mounted filesystems: tar out of a read-only view of the layers, piped
+// into tar in the disk's namespace (the two are never mounted together).
+func (e *Executor) copyTree(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string, disk runner.Spec) error {
+	pr, pw := io.Pipe()
+	log := e.log(step)
+	defer log.Close()
+	src := runner.Spec{Lower: lower, Root: filepath.Join(dir, "root-src"), Host: true, ReadOnly: true, Stdout: pw, Stderr: log}
+	if err := os.MkdirAll(src.Root, 0o755); err != nil {
+		return err
+	}
+	defer os.Remove(src.Root)
+	src.Argv = []string{"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", runner.RootPath(src), "-cf", "-", "."}
+	dst := disk
+	dst.Hooks, dst.Host, dst.Bare, dst.Stdin, dst.Stdout, dst.Stderr = "", true, true, pr, log, log
+	dst.Argv = []string{"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", runner.RootPath(dst)}
+	type result struct {
+		res runner.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := runner.Run(ctx, src)
+		pw.CloseWithError(io.EOF)
+		done <- result{res, err}
+	}()
+	res, err := runner.Run(ctx, dst)
+	pr.CloseWithError(io.ErrClosedPipe) // unblocks the source if tar -x gave up
+	s := <-done
+	switch {
+	case s.err != nil:
+		return fmt.Errorf("copying the tree: %w", s.err)
+	case err != nil:
+		return fmt.Errorf("copying the tree: %w", err)
+	case s.res.ExitCode != 0:
+		return fmt.Errorf("copying the tree (tar -c): %w", &ExitError{Code: s.res.ExitCode})
+	case res.ExitCode != 0:
+		return fmt.Errorf("copying the tree (tar -x): %w", &ExitError{Code: res.ExitCode})
+	}
+	return nil
+}
+
+// writeFstab writes /etc/fstab from the layout, as DIB's writefstab does
+// before the tree reaches the disk: one LABEL= line per filesystem with
+// an fstab entry, in mount order. An image without /etc gets none.
+func (e *Executor) writeFstab(ctx context.Context, img *Image, step *plan.Step, spec runner.Spec) error {
+	l := img.Resolved.BlockDevice
+	if l == nil {
+		return nil
+	}
+	var b strings.Builder
+	for _, fs := range l.Filesystems {
+		if fs.Fstab == nil || fs.MountPoint == "" {
+			continue
+		}
+		id := "LABEL=" + fs.Label
+		if fs.Label == "" {
+			id = "UUID=" + fs.UUID
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %d %d\n", id, fs.MountPoint, fs.Type, fs.Fstab.Options, fs.Fstab.DumpFreq, fs.Fstab.Passno)
+	}
+	content := b.String()
+	op := &plan.FileOp{Kind: plan.OpFile, Path: "/etc/fstab", Content: &content, Mode: 0o644, Owner: "0", Group: "0"}
+	arg, err := json.Marshal(op)
+	if err != nil {
+		return err
+	}
+	spec.Host, spec.Hooks = true, ""
+	spec.Argv = []string{"/bin/sh", "-c", `[ -d "$TIEPLAN_ROOT/etc" ] || exit 0; exec "$0" "$@"`, e.Self, FileOpCommand, string(arg)}
+	if err := e.run(ctx, step, spec); err != nil {
+		return fmt.Errorf("writing /etc/fstab: %w", err)
+	}
+	return nil
+}
+
+// finishedRoot is a read-only host-mode spec of the finished image, for
+// reading it into an artifact: the merged layers, or a partitioned
+// image's disk, attached read-only until release is called.
+func (e *Executor) finishedRoot(img *Image, lower []string, dir string) (spec runner.Spec, release func(), err error) {
+	spec = runner.Spec{Root: filepath.Join(dir, "root"), Host: true, ReadOnly: true}
+	raw := assembledDisk(img, lower)
+	if raw == "" {
+		spec.Lower = lower
+		return spec, func() {}, nil
+	}
+	dev, err := loopdev.Attach(raw, true)
+	if err != nil {
+		return spec, nil, err
+	}
+	layout := img.Resolved.BlockDevice
+	extents, err := layout.Extents(fileSize(raw))
+	if err == nil {
+		_, spec.Disk, err = diskDevices(dev, layout, extents)
+	}
+	if err != nil {
+		dev.Detach()
+		return spec, nil, err
+	}
+	return spec, func() { dev.Detach() }, nil
+}
+
+// diskDevices names the device of the disk and of each partition (DIB's
+// IMAGE_BLOCK_DEVICES), and lists the filesystems to mount, in order.
+func diskDevices(dev *loopdev.Device, layout *blockdev.Layout, extents []blockdev.Extent) (map[string]string, []runner.DiskMount, error) {
+	devices := map[string]string{layout.Disk: dev.Path}
+	for _, x := range extents {
+		if x.Extended {
+			continue
+		}
+		p, err := dev.Partition(x.Number)
+		if err != nil {
+			return nil, nil, err
+		}
+		devices[layout.Partitions[x.Partition].Name] = p
+	}
+	var mounts []runner.DiskMount
+	for _, fs := range layout.Filesystems {
+		if fs.MountPoint != "" {
+			mounts = append(mounts, runner.DiskMount{Device: devices[fs.Base], MountPoint: fs.MountPoint, FSType: fs.Type})
+		}
+	}
+	return devices, mounts, nil
+}
+
+func fileSize(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// command runs a host command (no namespace: it mounts nothing) with its
+// output in the step's log.
+func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
