@@ -182,6 +182,11 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	for _, b := range r.cfg.Bases {
 		ex.Bases[b.Addr] = b
 	}
+	ex.HostBin = filepath.Join(scratch, "bin")
+	if err := build.WriteShims(ex.HostBin); err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
 	for i, img := range r.images {
 		dir := filepath.Join(scratch, fmt.Sprintf("image%d", i))
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -44,6 +44,8 @@ type Executor struct {
 	// <cache>/failed/ instead of discarding it; Kept reports where.
 	KeepFailed bool
 	Kept       func(step, dir string)
+	// HostBin, if set, comes first on host phases' PATH (see WriteShims).
+	HostBin string
 	// Log returns where a step's output goes; nil discards it. The
 	// executor closes it when the step's command has ended.
 	Log func(image, step string) io.WriteCloser
@@ -205,6 +207,9 @@ func (e *Executor) scriptOn(ctx context.Context, img *Image, phase, name string,
 		p.BuildDir = img.Build
 		spec.Argv = dibenv.Command(img.Hooks, phase, name, envFiles, true)
 		spec.Env = append(dibenv.Env(img.Resolved, phase, p), extra...)
+		if e.HostBin != "" {
+			spec.Env = append(spec.Env, "PATH="+e.HostBin+":"+os.Getenv("PATH"))
+		}
 		return e.run(ctx, step, spec)
 	}
 	spec.Argv = dibenv.Command("/tmp/in_target.d", phase, name, envFiles, bash)
