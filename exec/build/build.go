@@ -315,24 +315,17 @@ func (e *Executor) file(ctx context.Context, img *Image, step *plan.Step, lower 
 }
 
 func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
-	var flags []string
 	switch step.Name {
 	case "tar":
+		return e.rootTar(ctx, img, step, lower, dir, filepath.Join(dir, "tree", "artifact"))
 	case "tgz":
-		flags = []string{"-z"}
+		return e.rootTar(ctx, img, step, lower, dir, filepath.Join(dir, "tree", "artifact"), "-z")
+	case "squashfs":
+		return e.squashfs(ctx, img, step, lower, dir)
 	case "raw", "qcow2", "vhd", "vmdk":
 		return e.disk(ctx, img, step, lower, dir)
-	default:
-		return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 	}
-	spec := e.spec(img, lower, dir)
-	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
-	out := filepath.Join(dir, "tree", "artifact")
-	// DIB's tar leaves out ./sys and ./proc; it also packs the host's /dev
-	// nodes (its tree has /dev bound), which tieplan does not copy.
-	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc", "--exclude=./sys", "--exclude=./dev/*"}, flags...)
-	spec.Argv = append(args, "-C", runner.RootPath(spec), "-cf", out, ".")
-	return e.run(ctx, step, spec)
+	return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 }
 
 // rootLabel and fsType are DIB's defaults (DIB_ROOT_LABEL, FS_TYPE).
