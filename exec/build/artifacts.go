@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -218,4 +219,81 @@ func tarDir(dir, out string) (err error) {
 		return err
 	}
 	return tw.Close()
+}
+
+// gce writes Compute Engine's image format: a gzipped GNU tar holding only
+// disk.raw, the raw disk (sparse).
+func (e *Executor) gce(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
+	raw, err := e.rawDisk(ctx, img, step, lower, dir)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(raw)
+	if filepath.Base(raw) != "disk.raw" {
+		return fmt.Errorf("the raw disk is %s, not disk.raw", raw)
+	}
+	args := []string{"--format=oldgnu", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@0",
+		"-S", "-czf", filepath.Join(dir, "tree", "artifact"), "-C", filepath.Dir(raw), "disk.raw"}
+	cmd := exec.CommandContext(ctx, "tar", args...)
+	log := e.log(step)
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("tar %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// gib is Compute Engine's unit of disk size: it imports only disks of a
+// whole number of GiB.
+const gib = 1 << 30
+
+// rawDisk writes the raw disk of a disk artifact (step.Name its format)
+// to dir/disk.raw and returns its path. For an image without a
+// partitioned block device that is DIB's fallback layout: one filesystem
+// holding the tree, made by mkfs.ext4 -d from the finished root (no loop
+// device, no mount). Sized to fit, a gce disk is rounded up to whole GiB.
+func (e *Executor) rawDisk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) (string, error) {
+	for _, el := range img.Resolved.Elements {
+		if el.Name == "vm" || strings.HasPrefix(el.Name, "block-device-") {
+			return "", fmt.Errorf("%s artifacts of partitioned images (element %s): %w", step.Name, el.Name, ErrUnsupported)
+		}
+	}
+	var a *plan.Artifact
+	for _, x := range img.Resolved.Image.Artifacts {
+		if x.Format == step.Name {
+			a = x
+		}
+	}
+	if a == nil {
+		return "", fmt.Errorf("%s: no such artifact", step.Addr)
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	spec := e.readOnlyRoot(img, lower, dir)
+	size := "auto"
+	if a.Size > 0 {
+		size = fmt.Sprint(a.Size)
+	}
+	unit := 1 << 20
+	if a.Format == "gce" {
+		unit = gib
+	}
+	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
+	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
+	// for Azure need anyway, or GiB for Compute Engine.
+	script := fmt.Sprintf(`set -eu
+size=%s
+if [ "$size" = auto ]; then
+  kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
+  size=$(( (kib * 10 / 6 + 65536 + %[2]d - 1) / %[2]d * %[2]d * 1024 ))
+fi
+truncate -s "$size" %[3]s
+mkfs.%[4]s -q -F -L %[5]s -d "$TIEPLAN_ROOT" %[3]s
+`, size, unit/1024, raw, fsType, rootLabel)
+	spec.Argv = []string{"/bin/sh", "-c", script}
+	if err := e.run(ctx, step, spec); err != nil {
+		os.Remove(raw)
+		return "", fmt.Errorf("making the filesystem: %w", err)
+	}
+	return raw, nil
 }

@@ -324,6 +324,8 @@ func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lo
 		return e.squashfs(ctx, img, step, lower, dir)
 	case "oci":
 		return e.oci(ctx, img, step, lower, dir)
+	case "gce":
+		return e.gce(ctx, img, step, lower, dir)
 	case "raw", "qcow2", "vhd", "vmdk":
 		return e.disk(ctx, img, step, lower, dir)
 	}
