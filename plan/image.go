@@ -220,6 +220,10 @@ func (in *instance) evalNestedBlock(img *Image, nb *NestedBlock, ctx *hcl.EvalCo
 		}
 		if r.has("size") {
 			a.Size = r.size("size")
+			if a.Format == "gce" && a.Size%(1<<30) != 0 {
+				r.errorf("size", "Invalid disk size", "Compute Engine imports only disks of a whole number of gigabytes (GiB); %d bytes is not. Round it up, for example to size = \"%dG\".",
+					a.Size, a.Size>>30+1)
+			}
 		}
 		if o, ok := r.stringMap("options"); ok {
 			a.Options = o

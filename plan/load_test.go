@@ -553,6 +553,7 @@ func TestErrorDetails(t *testing.T) {
 		{"duplicate_variable.tie.hcl", "Duplicate variable", []string{"main.tie.hcl:1,"}},
 		{"duplicate_local.tie.hcl", "Duplicate local value", []string{"main.tie.hcl:2,"}},
 		{"duplicate_artifact.tie.hcl", "Duplicate artifact block", []string{"main.tie.hcl:4,"}},
+		{"gce_size_not_whole_gib.tie.hcl", "Invalid disk size", []string{"1572864000 bytes", `size = "2G"`}},
 		{"local_cycle.tie.hcl", "Cycle in local values", []string{"local.a (main.tie.hcl:3", "local.b (main.tie.hcl:4", "local.c (main.tie.hcl:5"}},
 		{"env_wrong_type.tie.hcl", "Invalid value for variable", []string{"environment variable TIEPLAN_VAR_size", "a number is required"}},
 		{"var_file_wrong_type.tie.hcl", "Invalid value for variable", []string{"file v1.tievars.hcl", "number"}},

@@ -338,27 +338,21 @@ func (e *Executor) file(ctx context.Context, img *Image, step *plan.Step, lower 
 }
 
 func (e *Executor) artifact(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) error {
-	var flags []string
 	switch step.Name {
 	case "tar":
+		return e.rootTar(ctx, img, step, lower, dir, filepath.Join(dir, "tree", "artifact"))
 	case "tgz":
-		flags = []string{"-z"}
+		return e.rootTar(ctx, img, step, lower, dir, filepath.Join(dir, "tree", "artifact"), "-z")
+	case "squashfs":
+		return e.squashfs(ctx, img, step, lower, dir)
+	case "oci":
+		return e.oci(ctx, img, step, lower, dir)
+	case "gce":
+		return e.gce(ctx, img, step, lower, dir)
 	case "raw", "qcow2", "vhd", "vmdk":
 		return e.disk(ctx, img, step, lower, dir)
-	default:
-		return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 	}
-	spec, release, err := e.finishedRoot(img, lower, dir)
-	if err != nil {
-		return err
-	}
-	defer release()
-	out := filepath.Join(dir, "tree", "artifact")
-	// DIB's tar leaves out ./sys and ./proc; it also packs the host's /dev
-	// nodes (its tree has /dev bound), which tieplan does not copy.
-	args := append([]string{"tar", "--numeric-owner", "--xattrs", "--sort=name", "--mtime=@0", "--exclude=./proc", "--exclude=./sys", "--exclude=./dev/*"}, flags...)
-	spec.Argv = append(args, "-C", runner.RootPath(spec), "-cf", out, ".")
-	return e.run(ctx, step, spec)
+	return fmt.Errorf("artifact format %s: %w", step.Name, ErrUnsupported)
 }
 
 // disk writes a disk artifact for an image without a partitioned block
@@ -376,7 +370,7 @@ func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower 
 		return fmt.Errorf("%s: no such artifact", step.Addr)
 	}
 	out := filepath.Join(dir, "tree", "artifact")
-	raw, err := e.rawDisk(ctx, img, step, lower, dir, a.Size)
+	raw, err := e.rawDisk(ctx, img, step, lower, dir)
 	if err != nil {
 		return err
 	}
@@ -411,42 +405,68 @@ func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower 
 	return nil
 }
 
-// rawDisk returns the image's disk as a raw file: a partitioned image's
-// assembled disk, else (DIB's fallback layout, one filesystem and no
-// partition table) a filesystem made by mkfs -d from the finished root,
-// with no loop device and no mount, in dir/disk.raw.
-func (e *Executor) rawDisk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string, size int64) (string, error) {
+// rawDisk returns the raw disk of a disk artifact (step.Name its format):
+// a partitioned image's assembled disk, else (DIB's fallback layout, one
+// filesystem and no partition table) a filesystem made by mkfs -d from
+// the finished root, with no loop device and no mount, in dir/disk.raw.
+// Sized to fit, a gce disk is rounded up to whole GiB.
+func (e *Executor) rawDisk(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) (string, error) {
 	if p := assembledDisk(img, lower); p != "" {
 		return p, nil
+	}
+	var a *plan.Artifact
+	for _, x := range img.Resolved.Image.Artifacts {
+		if x.Format == step.Name {
+			a = x
+		}
+	}
+	if a == nil {
+		return "", fmt.Errorf("%s: no such artifact", step.Addr)
 	}
 	root := img.Resolved.BlockDevice.Root()
 	if !strings.HasPrefix(root.Type, "ext") {
 		return "", fmt.Errorf("%s disk images without a partition table: %w (tieplan fills them with mkfs.ext4 -d)", root.Type, ErrUnsupported)
 	}
 	raw := filepath.Join(dir, "disk.raw")
-	spec := e.spec(img, lower, dir)
-	spec.Host, spec.ReadOnly, spec.Upper, spec.Work, spec.Hooks = true, true, "", "", ""
-	sz := "auto"
-	if size > 0 {
-		sz = fmt.Sprint(size)
+	spec, release, err := e.finishedRoot(img, lower, dir)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	size := "auto"
+	if a.Size > 0 {
+		size = fmt.Sprint(a.Size)
 	}
 	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
 	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
-	// for Azure need anyway.
+	// for Azure need anyway, or GiB for Compute Engine.
 	script := fmt.Sprintf(`set -eu
 size=%s
 if [ "$size" = auto ]; then
   kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
-  size=$(( (kib * 10 / 6 + 65536 + 1023) / 1024 * 1024 * 1024 ))
+  size=$(( (kib * 10 / 6 + 65536 + %[2]d - 1) / %[2]d * %[2]d * 1024 ))
 fi
-truncate -s "$size" %s
-mkfs.%s -q -F -L %s -d "$TIEPLAN_ROOT" %s
-`, sz, raw, root.Type, shellQuote(root.Label), raw)
+truncate -s "$size" %[3]s
+mkfs.%[4]s -q -F -L %[5]s -d "$TIEPLAN_ROOT" %[3]s
+`, size, diskUnit(img)/1024, raw, root.Type, shellQuote(root.Label))
 	spec.Argv = []string{"/bin/sh", "-c", script}
 	if err := e.run(ctx, step, spec); err != nil {
+		os.Remove(raw)
 		return "", fmt.Errorf("making the filesystem: %w", err)
 	}
 	return raw, nil
+}
+
+// diskUnit is what a disk sized to fit is rounded up to: a MiB, or a GiB
+// when the image has a gce artifact (Compute Engine imports only whole
+// GiB).
+func diskUnit(img *Image) int64 {
+	for _, a := range img.Resolved.Image.Artifacts {
+		if a.Format == "gce" {
+			return gib
+		}
+	}
+	return 1 << 20
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

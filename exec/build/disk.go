@@ -126,7 +126,8 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 
 // diskSize is the largest size an artifact asks for, else DIB's: the
 // tree's du -x over 0.6, plus the ext4 journal, plus 525 MiB for an EFI
-// partition, plus room for the partition table; in whole MiB.
+// partition, plus room for the partition table; in whole MiB (GiB for
+// gce, see diskUnit).
 func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) (int64, error) {
 	var size int64
 	for _, a := range img.Resolved.Image.Artifacts {
@@ -159,7 +160,8 @@ func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lo
 			size += 525 << 20
 		}
 	}
-	return (size + 1<<20 - 1) >> 20 << 20, nil
+	unit := diskUnit(img)
+	return (size + unit - 1) / unit * unit, nil
 }
 
 // sfdiskScript is the partition table in sfdisk's input format.
