@@ -92,13 +92,14 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	if *parallelism <= 0 {
 		*parallelism = r.cfg.Settings.Parallelism
 	}
-	return apply(ctx, env, r, applyOptions{parallelism: *parallelism, json: *jsonOut, keepFailed: *keepFailed})
+	return apply(ctx, env, r, applyOptions{parallelism: *parallelism, json: *jsonOut, keepFailed: *keepFailed, replace: a.replace})
 }
 
 type applyOptions struct {
 	parallelism int
 	json        bool
 	keepFailed  bool
+	replace     []string
 }
 
 // savedVariables writes a saved plan's recorded variable values to a
@@ -209,6 +210,7 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	results, werr := walk.Walk(ctx, r.images, ex, layers, walk.Options{
 		Parallelism: parallelism,
 		Events:      logs.event,
+		Replace:     o.replace,
 	})
 	if logs.live != nil {
 		// The final state stays on screen; nothing may redraw after it.

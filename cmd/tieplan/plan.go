@@ -140,6 +140,9 @@ func computePlan(ctx context.Context, env *Env, a *planArgs) (*planRun, int) {
 		return nil, exitError
 	}
 	images, err := selectTargets(planned.Images, a.target)
+	if err == nil {
+		err = unknownAddr(planned.Images, a.replace, "-replace")
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
@@ -191,16 +194,15 @@ func selectTargets(images []*plan.Steps, targets []string) ([]*plan.Steps, error
 		return images, nil
 	}
 	var out []*plan.Steps
-	found := map[string]bool{}
 	for _, img := range images {
 		keep := -1
 		for _, t := range targets {
 			if t == img.Image.Image.Addr {
-				keep, found[t] = len(img.Chain)-1, true
+				keep = len(img.Chain) - 1
 			}
 			for i, s := range img.Chain {
 				if s.Addr == t {
-					keep, found[t] = max(keep, i), true
+					keep = max(keep, i)
 				}
 			}
 		}
@@ -210,12 +212,28 @@ func selectTargets(images []*plan.Steps, targets []string) ([]*plan.Steps, error
 			out = append(out, &cut)
 		}
 	}
-	for _, t := range targets {
-		if !found[t] {
-			return nil, fmt.Errorf("-target %q matches no image or step; run tieplan plan to see the addresses", t)
-		}
+	if err := unknownAddr(images, targets, "-target"); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// unknownAddr reports the first of addrs (given with flag) that is no
+// image's or step's address.
+func unknownAddr(images []*plan.Steps, addrs []string, flag string) error {
+	known := map[string]bool{}
+	for _, img := range images {
+		known[img.Image.Image.Addr] = true
+		for _, s := range img.Chain {
+			known[s.Addr] = true
+		}
+	}
+	for _, a := range addrs {
+		if !known[a] {
+			return fmt.Errorf("%s %q matches no image or step; run tieplan plan to see the addresses", flag, a)
+		}
+	}
+	return nil
 }
 
 // explainStep prints the full key pre-image of one step and, when the last

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/tieplan/tieplan/exec/store"
@@ -27,6 +28,14 @@ func (s *Store) Lock(ctx context.Context, key string) (func(), error) { return s
 func (s *Store) Commit(key string, st walk.Staged) error {
 	_, err := s.Dir.Commit(key, st.(*staged).dir)
 	return err
+}
+
+// Evict removes the layer with key, unless another apply is using it.
+func (s *Store) Evict(key string) error {
+	if err := s.Dir.Remove(key); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // Tree is the layer's content directory; the layer is held from now on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type Store interface {
 	Commit(key string, s Staged) error
 	// Tree is the directory holding the layer's content, for later steps.
 	Tree(key string) string
+	// Evict removes a committed layer, so a replacement can take its key
+	// (-replace); an absent layer is not an error.
+	Evict(key string) error
 }
 
 // Event types, in the order a walk emits them.
@@ -63,6 +67,9 @@ type Options struct {
 	// Events receives every event; it is called from several goroutines,
 	// one event at a time.
 	Events func(Event)
+	// Replace are addresses of steps or images to rebuild, with every
+	// step after them, whatever the cache holds (-replace).
+	Replace []string
 }
 
 // StepResult is how one step ended.
@@ -126,7 +133,7 @@ func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts
 				results[i] = &ImageResult{Addr: img.Image.Image.Addr, Err: ctx.Err()}
 				return
 			}
-			results[i] = walkImage(ctx, img, ex, st, emit)
+			results[i] = walkImage(ctx, img, ex, st, emit, opts.Replace)
 		}()
 	}
 	wg.Wait()
@@ -143,11 +150,15 @@ func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts
 
 // walkImage walks one chain, re-keying steps whose parent's effective key
 // differs from the one the plan keyed them on.
-func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event)) *ImageResult {
+func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event), replace []string) *ImageResult {
 	r := &ImageResult{Addr: img.Image.Image.Addr}
 	var lower []string // layers of the steps so far, top-most first
 	parent := ""       // effective key of the last layer step
+	force := slices.Contains(replace, r.Addr)
 	for _, s := range img.Chain {
+		// A replaced step rebuilds the layer steps after it too: their
+		// keys stay, their parent's content does not.
+		force = force || slices.Contains(replace, s.Addr)
 		if err := ctx.Err(); err != nil {
 			r.Err = err
 			return r
@@ -161,7 +172,7 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 			in.Parent = parent
 			key = in.Key()
 		}
-		res, err := runStep(ctx, img, s, key, lower, ex, st, emit)
+		res, err := runStep(ctx, img, s, key, lower, ex, st, emit, force)
 		if err != nil {
 			r.Err = &StepError{Image: r.Addr, Step: s.Addr, Err: err}
 			emit(Event{Type: EventStepFailed, Image: r.Addr, Step: s.Addr, Key: key, Err: err})
@@ -181,10 +192,11 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 	return r
 }
 
-func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lower []string, ex Executor, st Store, emit func(Event)) (StepResult, error) {
+func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lower []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
 	image := img.Image.Image.Addr
 	res := StepResult{Addr: s.Addr, Key: key}
-	if !s.ReadsHost && st.Has(key) {
+	reuse := !s.ReadsHost && !force
+	if reuse && st.Has(key) {
 		res.Cached = true
 		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
 		return res, nil
@@ -195,7 +207,7 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 	}
 	defer unlock()
 	// Another walker may have built it while we waited for the lock.
-	if !s.ReadsHost && st.Has(key) {
+	if reuse && st.Has(key) {
 		res.Cached = true
 		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
 		return res, nil
@@ -217,11 +229,17 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 		}
 		res.Output = out
 		res.Key = plan.OutputKey(key, out)
-		if st.Has(res.Key) {
+		if !force && st.Has(res.Key) {
 			staged.Discard()
 			res.Cached = true
 			emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Cached: true, Duration: res.Duration})
 			return res, nil
+		}
+	}
+	if force {
+		if err := st.Evict(res.Key); err != nil {
+			staged.Discard()
+			return res, err
 		}
 	}
 	if err := st.Commit(res.Key, staged); err != nil {

@@ -72,6 +72,13 @@ func (m *memStore) Commit(key string, s Staged) error {
 
 func (m *memStore) Tree(key string) string { return "tree/" + key }
 
+func (m *memStore) Evict(key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.layers, key)
+	return nil
+}
+
 type fakeStaged struct{ content string }
 
 func (f *fakeStaged) Digest() (string, error) { return "digest:" + f.content, nil }
@@ -285,5 +292,37 @@ func TestPredictedKeysAreNotInputKeys(t *testing.T) {
 	}
 	if n := ex.count("image.a.step[install]"); n != 0 {
 		t.Errorf("install ran %d times after a prediction; want 0", n)
+	}
+}
+
+// -replace rebuilds the named step and every step after it, and the new
+// layers take the old keys; naming the image rebuilds all of it.
+func TestReplace(t *testing.T) {
+	for _, tc := range []struct {
+		replace []string
+		want    map[string]int64
+	}{
+		{[]string{"image.a.step[post]"}, map[string]int64{"root": 0, "install": 0, "post": 1, "final": 1}},
+		{[]string{"image.a"}, map[string]int64{"root": 1, "install": 1, "post": 1, "final": 1}},
+		{nil, map[string]int64{"root": 0, "install": 0, "post": 0, "final": 0}},
+	} {
+		st := newMemStore()
+		img := chain("image.a", "root", "install", "post", "final")
+		Walk(context.Background(), []*plan.Steps{img}, &counter{}, st, Options{})
+		ex := &counter{}
+		res, err := Walk(context.Background(), []*plan.Steps{img}, ex, st, Options{Replace: tc.replace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range tc.want {
+			if got := ex.count("image.a.step[" + name + "]"); got != want {
+				t.Errorf("replace %v: %s executed %d times, want %d", tc.replace, name, got, want)
+			}
+		}
+		for _, s := range res[0].Steps {
+			if !st.Has(s.Key) {
+				t.Errorf("replace %v: %s has no layer after the walk", tc.replace, s.Addr)
+			}
+		}
 	}
 }
