@@ -11,9 +11,35 @@ import (
 // element calls whenever the image's architecture differs from the
 // host's; for i386 on amd64 the host runs the binaries itself, and
 // debootstrap --arch does the rest.
+//
+// sudo: DIB's host scripts run everything privileged through sudo, which
+// resets PATH to its secure_path and so would lose these shims. tieplan
+// runs host phases as root already; the shim steps aside for the forms
+// DIB uses (sudo [-E|-H|-n|-u root|--preserve-env…] [VAR=value…] cmd…)
+// and hands anything else to the real sudo.
 var shims = map[string]string{
 	"qemu-debootstrap": "#!/bin/sh\n# tieplan: i386 runs natively on amd64; no emulation needed.\nexec debootstrap \"$@\"\n",
+	"sudo":             sudoShim,
 }
+
+const sudoShim = `#!/bin/sh
+# tieplan: host phases already run as root; keep PATH (and its shims).
+direct() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-E|-H|-n|-S|--preserve-env|--preserve-env=*) shift ;;
+		-u) case "$2" in root|0|'#0') shift 2 ;; *) return 1 ;; esac ;;
+		--) shift; break ;;
+		-*) return 1 ;;
+		*) break ;;
+		esac
+	done
+	[ $# -gt 0 ] || return 1
+	exec env -- "$@"
+}
+direct "$@"
+exec /usr/bin/sudo "$@"
+`
 
 // WriteShims writes the shims into dir, which the executor then puts
 // first on host phases' PATH (Executor.HostBin).
