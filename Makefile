@@ -50,13 +50,15 @@ bench: deps build
 bench-quick: build
 	$(GO) run ./cmd/tieplan-bench -quick
 
-## demo: install deps, build, then validate the bootstrap example, print it
-## evaluated, and show its plan: every step, and what would be reused or built.
-# When apply lands, this becomes the real image build of examples/bootstrap.
+## demo: install deps, build, then build examples/bootstrap for real: plan,
+## apply (debootstrap from the Debian mirror, DIB's elements, a partitioned
+## qcow2 with grub); a second run reuses every layer. DEMO_ARCH=i386 builds
+## the seed's own architecture.
+DEMO_ARCH ?= amd64
 demo: deps build
-	bin/tieplan validate examples/bootstrap
-	bin/tieplan inspect examples/bootstrap
-	bin/tieplan plan examples/bootstrap
+	bin/tieplan plan -var arch=$(DEMO_ARCH) examples/bootstrap
+	bin/tieplan apply -var arch=$(DEMO_ARCH) examples/bootstrap
+	@echo "Boot it: qemu-system-x86_64 -machine accel=tcg -m 1024 -nographic -drive file=examples/bootstrap/bootstrap.qcow2,if=virtio,snapshot=on"
 
 ## clean: remove build output
 clean:
