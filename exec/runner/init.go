@@ -62,7 +62,8 @@ func initMain() int {
 	if err := json.Unmarshal(data, &is); err != nil {
 		return fail(fmt.Errorf("decoding spec: %w", err))
 	}
-	if err := setupRoot(is); err != nil {
+	ids, hostRoot, err := setupRoot(is)
+	if err != nil {
 		return fail(err)
 	}
 	env := chrootEnv(is.Env)
@@ -124,16 +125,80 @@ func initMain() int {
 		default:
 			continue
 		}
+		if r.ExitCode == 0 && !is.ReadOnly {
+			// What the command left mounted under the root, for the
+			// caller to mount again for later steps (read with the
+			// init's own root back, to see the host's side of a bind).
+			if hostRoot >= 0 {
+				if err := unix.Fchdir(hostRoot); err != nil {
+					return fail(fmt.Errorf("leaving the chroot: %w", err))
+				}
+				if err := unix.Chroot("."); err != nil {
+					return fail(fmt.Errorf("leaving the chroot: %w", err))
+				}
+			}
+			if r.Mounts, err = leftMounts(is.Root, filepath.Join(is.Root, "root"), ids); err != nil {
+				return fail(err)
+			}
+		}
 		send(r)
 		return r.ExitCode
 	}
 }
 
 // setupRoot builds the step's root filesystem at is.Root/root (see the
-// package documentation), sets the hostname and, unless is.Host, chroots
-// into the root. It runs in the init's fresh mount namespace, so
-// everything it mounts vanishes with the namespace.
-func setupRoot(is initSpec) error {
+// package documentation), mounts is.Binds in it, sets the hostname and,
+// unless is.Host, chroots into the root. It runs in the init's fresh mount
+// namespace, so everything it mounts vanishes with the namespace. It
+// returns the mounts present before the binds (the runner's own, see
+// leftMounts) and, after a chroot, a close-on-exec descriptor of the
+// init's former root (else -1), to read the mounts from the host's side
+// once the command has ended.
+func setupRoot(is initSpec) (ids map[int]bool, hostRoot int, err error) {
+	hostRoot = -1
+	if err := setupMounts(is); err != nil {
+		return nil, -1, err
+	}
+	root := filepath.Join(is.Root, "root")
+	if !is.ReadOnly {
+		if ids, err = mountIDs(); err != nil {
+			return nil, -1, fmt.Errorf("reading mountinfo: %w", err)
+		}
+		if err := mountBinds(root, is.Binds); err != nil {
+			return nil, -1, err
+		}
+	}
+	if is.Hostname != "" {
+		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
+			return nil, -1, fmt.Errorf("setting hostname: %w", err)
+		}
+	}
+	if is.Host {
+		// The command sees the host's tree but lives in the step's PID
+		// namespace: give it a /proc of that namespace, so that its PIDs
+		// (and $$) name the right /proc entries.
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return nil, -1, fmt.Errorf("mounting proc on the host's /proc: %w", err)
+		}
+	} else {
+		if !is.ReadOnly {
+			if hostRoot, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				return nil, -1, fmt.Errorf("opening /: %w", err)
+			}
+		}
+		if err := unix.Chroot(root); err != nil {
+			return nil, -1, fmt.Errorf("chroot: %w", err)
+		}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return nil, -1, fmt.Errorf("chdir /: %w", err)
+	}
+	return ids, hostRoot, nil
+}
+
+// setupMounts mounts the runner's tmpfs on is.Root and the step's root
+// below it, with everything the runner mounts inside.
+func setupMounts(is initSpec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
 	}
@@ -151,32 +216,9 @@ func setupRoot(is initSpec) error {
 		if err := os.Mkdir(empty, 0o755); err != nil {
 			return err
 		}
-		if err := mountOverlay(root, append(append([]string(nil), is.Lower...), empty), "", ""); err != nil {
-			return err
-		}
-	} else if err := populateRoot(is, root); err != nil {
-		return err
+		return mountOverlay(root, append(append([]string(nil), is.Lower...), empty), "", "")
 	}
-
-	if is.Hostname != "" {
-		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
-			return fmt.Errorf("setting hostname: %w", err)
-		}
-	}
-	if is.Host {
-		// The command sees the host's tree but lives in the step's PID
-		// namespace: give it a /proc of that namespace, so that its PIDs
-		// (and $$) name the right /proc entries.
-		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return fmt.Errorf("mounting proc on the host's /proc: %w", err)
-		}
-	} else if err := unix.Chroot(root); err != nil {
-		return fmt.Errorf("chroot: %w", err)
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return fmt.Errorf("chdir /: %w", err)
-	}
-	return nil
+	return populateRoot(is, root)
 }
 
 // populateRoot mounts the writable overlay (skeleton layer at the bottom)
