@@ -68,8 +68,8 @@
 //  7. Starts Spec.Argv with DIB's in-target environment (see below), then,
 //     as PID 1, reaps every process until the command exits, forwarding
 //     SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command. It reports the
-//     command's status on fd 4, with the mounts it left (see "Mounts left
-//     behind"), and exits.
+//     command's status on fd 4, with the mounts it left if asked (see
+//     "Mounts left behind"), and exits.
 //
 // Between 5 and 6, the init binds Spec.Binds into the root (in host and
 // Bare mode too; never with ReadOnly).
@@ -81,7 +81,8 @@
 // on the target's /var/cache/apt/archives (and yum, zypper, pip-cache,
 // gentoo, pypi the same for their caches), and DIB keeps it mounted until
 // it unmounts the image after post-root.d. Here such a mount would die
-// with the step's namespace, so after a command that exits 0 the init
+// with the step's namespace, so with Spec.ReportMounts, after a command
+// that exits 0, the init
 // (back in its own root if it had chrooted) reads /proc/self/mountinfo
 // and reports as Result.Mounts every mount under the root that was not
 // there before Spec.Binds were mounted — the binds the command did not
@@ -97,7 +98,7 @@
 // them another tree than DIB gives. The caller passes Result.Mounts as
 // Spec.Binds of the next step; Spec.Binds that a command unmounted are no
 // longer reported, so a later umount (gentoo's cleanup.d) holds too.
-// Nothing is reported with ReadOnly, nor for a command that failed.
+// Nothing is reported for a command that failed.
 //
 // # Host mode
 //

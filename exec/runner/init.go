@@ -125,7 +125,7 @@ func initMain() int {
 		default:
 			continue
 		}
-		if r.ExitCode == 0 && !is.ReadOnly {
+		if r.ExitCode == 0 && is.Report {
 			// What the command left mounted under the root, for the
 			// caller to mount again for later steps (read with the
 			// init's own root back, to see the host's side of a bind).
@@ -160,13 +160,13 @@ func setupRoot(is initSpec) (ids map[int]bool, hostRoot int, err error) {
 		return nil, -1, err
 	}
 	root := filepath.Join(is.Root, "root")
-	if !is.ReadOnly {
+	if is.Report {
 		if ids, err = mountIDs(); err != nil {
 			return nil, -1, fmt.Errorf("reading mountinfo: %w", err)
 		}
-		if err := mountBinds(root, is.Binds); err != nil {
-			return nil, -1, err
-		}
+	}
+	if err := mountBinds(root, is.Binds); err != nil {
+		return nil, -1, err
 	}
 	if is.Hostname != "" {
 		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
@@ -181,7 +181,7 @@ func setupRoot(is initSpec) (ids map[int]bool, hostRoot int, err error) {
 			return nil, -1, fmt.Errorf("mounting proc on the host's /proc: %w", err)
 		}
 	} else {
-		if !is.ReadOnly {
+		if is.Report {
 			if hostRoot, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 				return nil, -1, fmt.Errorf("opening /: %w", err)
 			}

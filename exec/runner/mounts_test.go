@@ -20,6 +20,7 @@ func TestLeftBindsCarriedAcrossSteps(t *testing.T) {
 
 	// Like dpkg/root.d/50-shared-apt-cache: bare root, host mount(8).
 	s := e.hostSpec([]string{base}, `mkdir -p "$TIEPLAN_ROOT/var/cache/pkgs" && mount --bind "$CACHE" "$TIEPLAN_ROOT/var/cache/pkgs"`)
+	s.ReportMounts = true
 	s.Bare = true
 	s.Env = append(s.Env, "CACHE="+cache)
 	res, out, err := e.run(s)
@@ -30,6 +31,7 @@ func TestLeftBindsCarriedAcrossSteps(t *testing.T) {
 
 	// A chroot step: writes into the cache land on the host.
 	s = e.spec([]string{step1, base}, `echo deb > /var/cache/pkgs/a.deb && echo img > /in-image`)
+	s.ReportMounts = true
 	s.Binds = want
 	res, out, err = e.run(s)
 	if err != nil || res.ExitCode != 0 || !reflect.DeepEqual(res.Mounts, want) {
@@ -44,6 +46,7 @@ func TestLeftBindsCarriedAcrossSteps(t *testing.T) {
 
 	// A host step sees it too, and a failing command reports nothing.
 	s = e.hostSpec([]string{step1, base}, `cat "$TIEPLAN_ROOT/var/cache/pkgs/a.deb"; exit 1`)
+	s.ReportMounts = true
 	s.Binds = want
 	res, out, err = e.run(s)
 	if err != nil || res.ExitCode != 1 || res.Mounts != nil || out != "deb\n" {
@@ -52,6 +55,7 @@ func TestLeftBindsCarriedAcrossSteps(t *testing.T) {
 
 	// A step that unmounts it leaves nothing for the next.
 	s = e.spec([]string{step1, base}, `umount /var/cache/pkgs`)
+	s.ReportMounts = true
 	s.Binds = want
 	res, out, err = e.run(s)
 	if err != nil || res.ExitCode != 0 || len(res.Mounts) != 0 {
@@ -67,6 +71,7 @@ func TestBindsMountPointsAndReadOnly(t *testing.T) {
 	cache := e.mkdir("cache")
 	os.WriteFile(filepath.Join(cache, "f"), []byte("x"), 0o644)
 	s := e.spec([]string{base}, `mount -t tmpfs none /dev/shm && cat /new/dir/f && ! touch /new/dir/g 2>/dev/null`)
+	s.ReportMounts = true
 	s.Binds = []Bind{{Source: cache, Target: "new/dir", ReadOnly: true}}
 	res, out, err := e.run(s)
 	if err != nil || res.ExitCode != 0 || !reflect.DeepEqual(res.Mounts, s.Binds) {
@@ -93,12 +98,25 @@ func TestLeftMountsRejected(t *testing.T) {
 		{`mount -t tmpfs scratch "$TIEPLAN_ROOT"`, "mounted on the root itself"},
 	} {
 		s := e.hostSpec([]string{base}, c.script)
+		s.ReportMounts = true
 		s.Bare = true
 		s.Env = append(s.Env, "FILE="+file)
 		res, out, err := e.run(s)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %+v %v (output %q), want error containing %q", c.script, res, err, out, c.want)
 		}
+	}
+}
+
+// Without ReportMounts, what a command leaves mounted is its own affair
+// (tieplan debug shell).
+func TestLeftMountsNotAsked(t *testing.T) {
+	e := newEnv(t)
+	base := e.busyboxRoot()
+	s := e.hostSpec([]string{base}, `mount -t tmpfs scratch "$TIEPLAN_ROOT/tmp"`)
+	res, out, err := e.run(s)
+	if err != nil || res.ExitCode != 0 || res.Mounts != nil {
+		t.Errorf("%+v %v (output %q)", res, err, out)
 	}
 }
 
@@ -135,5 +153,14 @@ func TestUnescapeMountinfo(t *testing.T) {
 		if got := unescapeMountinfo(in); got != want {
 			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestReportMountsReadOnly(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec([]string{e.busyboxRoot()}, "true")
+	s.ReadOnly, s.ReportMounts = true, true
+	if _, _, err := e.run(s); err == nil || !strings.Contains(err.Error(), "ReportMounts with a ReadOnly root") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -63,6 +63,10 @@ type Spec struct {
 	// missing mount point is created as a directory in Upper. Not with
 	// ReadOnly: a finished image never shows them.
 	Binds []Bind
+	// ReportMounts asks for Result.Mounts: the binds the command left
+	// under the root, anything else it left mounted there failing the run
+	// (see the package documentation). Not with ReadOnly.
+	ReportMounts bool
 	// Argv is the command; Argv[0] without a slash is looked up in the
 	// chroot's PATH, or with Host set in the host's (see the package
 	// documentation).
@@ -85,9 +89,9 @@ type Result struct {
 	ExitCode int
 	// Signal is the signal that killed the command, or 0.
 	Signal syscall.Signal
-	// Mounts are the binds of host directories that a command which
-	// exited 0 left mounted under the root, Spec.Binds it did not unmount
-	// included, in mount order (not set with ReadOnly): what a later step
+	// Mounts are, with Spec.ReportMounts, the binds of host directories
+	// that a command which exited 0 left mounted under the root,
+	// Spec.Binds it did not unmount included, in mount order: what a later step
 	// must get as Spec.Binds to see the tree this one left. See the
 	// package documentation.
 	Mounts []Bind
@@ -105,6 +109,7 @@ type initSpec struct {
 	Bare     bool     `json:"bare,omitempty"`
 	ReadOnly bool     `json:"read_only,omitempty"`
 	Binds    []Bind   `json:"binds,omitempty"`
+	Report   bool     `json:"report_mounts,omitempty"`
 	// HostPath is the caller's PATH, the host-mode fallback when Env
 	// has none (the init's own environment is empty).
 	HostPath string   `json:"host_path,omitempty"`
@@ -262,6 +267,10 @@ func prepare(spec Spec) (initSpec, error) {
 	if spec.ReadOnly && len(spec.Binds) > 0 {
 		return is, errors.New("runner: Binds cannot be mounted into a ReadOnly root")
 	}
+	if spec.ReadOnly && spec.ReportMounts {
+		return is, errors.New("runner: ReportMounts with a ReadOnly root")
+	}
+	is.Report = spec.ReportMounts
 	for _, b := range spec.Binds {
 		if err := checkBind(b); err != nil {
 			return is, fmt.Errorf("runner: %w", err)
