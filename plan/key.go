@@ -8,7 +8,10 @@ import (
 
 // StepSchemaVersion changes whenever what a step can observe changes shape;
 // it is part of every key, so old cache entries are never misread.
-const StepSchemaVersion = 1
+//
+// 2: the runner re-creates for every step the host directories earlier
+// steps left bound under the root (package caches), which no layer holds.
+const StepSchemaVersion = 2
 
 // PreImage is what a step's cache key is the digest of: a canonical,
 // versioned JSON document of everything the step can observe and nothing
