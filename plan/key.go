@@ -8,6 +8,9 @@ import (
 
 // StepSchemaVersion changes whenever what a step can observe changes shape;
 // it is part of every key, so old cache entries are never misread.
+//
+// 2: the runner re-creates for every step the host directories earlier
+// steps left bound under the root (package caches), which no layer holds.
 const StepSchemaVersion = 2
 
 // PreImage is what a step's cache key is the digest of: a canonical,

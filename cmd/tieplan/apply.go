@@ -177,7 +177,7 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		Paths: dibenv.Paths{
 			ElementsPath: strings.Join(planSearchPath(env, r), ":"),
 			Lib:          dibLib(env),
-			Cache:        filepath.Join(r.cacheDir, "dib-image-cache"),
+			Cache:        dibImageCache(env, r.cacheDir),
 		},
 	}
 	for _, b := range r.cfg.Bases {
@@ -295,6 +295,21 @@ func dibLib(env *Env) string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(d), "lib")
+}
+
+// dibImageCache is DIB_IMAGE_CACHE for element scripts: the caller's, or
+// DIB's default ~/.cache/image-create, so that tieplan and
+// disk-image-create share one per-machine cache of downloads and packages
+// (the apt archives dpkg/root.d/50-shared-apt-cache binds in, …), as DIB
+// runs share it. Without a home, a directory in tieplan's cache.
+func dibImageCache(env *Env, cacheDir string) string {
+	if d := env.Getenv("DIB_IMAGE_CACHE"); d != "" {
+		return d
+	}
+	if home := env.Getenv("HOME"); home != "" {
+		return filepath.Join(home, ".cache", "image-create")
+	}
+	return filepath.Join(cacheDir, "dib-image-cache")
 }
 
 // exportedArtifact is an artifact written for the user.

@@ -61,7 +61,7 @@ type staged struct {
 	dir string
 }
 
-func (s *staged) Digest() (string, error) { return treeDigest(filepath.Join(s.dir, "tree")) }
+func (s *staged) Digest() (string, error) { return resultDigest(filepath.Join(s.dir, "tree")) }
 func (s *staged) Discard()                { s.st.Discard(s.dir) }
 
 // Execute runs step on top of lower (layer trees, top-most first).
@@ -80,6 +80,10 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 			s.Discard()
 			return nil, err
 		}
+	}
+	if err := e.seedMounts(step, lower, dir); err != nil {
+		s.Discard()
+		return nil, err
 	}
 	if err := e.execute(ctx, img, step, lower, dir); err != nil {
 		if e.KeepFailed && ctx.Err() == nil {
@@ -221,12 +225,26 @@ func (e *Executor) run(ctx context.Context, step *plan.Step, spec runner.Spec) e
 	out := e.log(step)
 	defer out.Close()
 	spec.Stdout, spec.Stderr = out, out
+	// The step's mounts (see mounts.go) live in its staging directory,
+	// the parent of Upper.
+	dir := filepath.Dir(spec.Upper)
+	mounts := !spec.ReadOnly && spec.Upper != ""
+	if mounts {
+		binds, err := stepBinds(dir)
+		if err != nil {
+			return err
+		}
+		spec.Binds, spec.ReportMounts = binds, true
+	}
 	res, err := runner.Run(ctx, spec)
 	if err != nil {
 		return err
 	}
 	if res.ExitCode != 0 {
 		return &ExitError{Code: res.ExitCode}
+	}
+	if mounts {
+		return e.setStepMounts(e.Images[step.Image], dir, res.Mounts)
 	}
 	return nil
 }

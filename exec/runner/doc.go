@@ -68,7 +68,37 @@
 //  7. Starts Spec.Argv with DIB's in-target environment (see below), then,
 //     as PID 1, reaps every process until the command exits, forwarding
 //     SIGTERM, SIGINT, SIGHUP and SIGQUIT to the command. It reports the
-//     command's status on fd 4 and exits.
+//     command's status on fd 4, with the mounts it left if asked (see
+//     "Mounts left behind"), and exits.
+//
+// Between 5 and 6, the init binds Spec.Binds into the root (in host and
+// Bare mode too; never with ReadOnly).
+//
+// # Mounts left behind
+//
+// Some DIB scripts mount on purpose for the rest of the build:
+// dpkg/root.d/50-shared-apt-cache binds $DIB_IMAGE_CACHE/apt/$DISTRO_NAME
+// on the target's /var/cache/apt/archives (and yum, zypper, pip-cache,
+// gentoo, pypi the same for their caches), and DIB keeps it mounted until
+// it unmounts the image after post-root.d. Here such a mount would die
+// with the step's namespace, so with Spec.ReportMounts, after a command
+// that exits 0, the init
+// (back in its own root if it had chrooted) reads /proc/self/mountinfo
+// and reports as Result.Mounts every mount under the root that was not
+// there before Spec.Binds were mounted — the binds the command did not
+// unmount, and its own — leaving out those below the runner's own mount
+// points (/proc, /sys, /dev, the hooks, /etc/resolv.conf), which every
+// step gets afresh. Each must be a bind of a host directory: a mount, not
+// under Spec.Root, of the same filesystem (device) whose root contains the
+// bind's, gives the host path, which must be the very directory the bind
+// shows (same device and inode). Anything else left mounted under the root
+// — a tmpfs, a bind of a file, of a directory inside the root, a mount
+// over the root itself — fails the step with an error naming it: it could
+// not be made again for later steps, and dropping it silently would give
+// them another tree than DIB gives. The caller passes Result.Mounts as
+// Spec.Binds of the next step; Spec.Binds that a command unmounted are no
+// longer reported, so a later umount (gentoo's cleanup.d) holds too.
+// Nothing is reported for a command that failed.
 //
 // # Host mode
 //

@@ -62,7 +62,8 @@ func initMain() int {
 	if err := json.Unmarshal(data, &is); err != nil {
 		return fail(fmt.Errorf("decoding spec: %w", err))
 	}
-	if err := setupRoot(is); err != nil {
+	ids, hostRoot, err := setupRoot(is)
+	if err != nil {
 		return fail(err)
 	}
 	env := chrootEnv(is.Env)
@@ -124,7 +125,37 @@ func initMain() int {
 		default:
 			continue
 		}
+		// Leaving the chroot (to read mounts from the host's side, or to
+		// unmount a disk) happens at most once.
+		leave := func() error {
+			if hostRoot < 0 {
+				return nil
+			}
+			if err := unix.Fchdir(hostRoot); err != nil {
+				return fmt.Errorf("leaving the chroot: %w", err)
+			}
+			if err := unix.Chroot("."); err != nil {
+				return fmt.Errorf("leaving the chroot: %w", err)
+			}
+			unix.Close(hostRoot)
+			hostRoot = -1
+			return nil
+		}
+		if r.ExitCode == 0 && is.Report {
+			// What the command left mounted under the root, for the
+			// caller to mount again for later steps (read with the
+			// init's own root back, to see the host's side of a bind).
+			if err := leave(); err != nil {
+				return fail(err)
+			}
+			if r.Mounts, err = leftMounts(is.Root, filepath.Join(is.Root, "root"), ids); err != nil {
+				return fail(err)
+			}
+		}
 		if len(is.Disk) > 0 {
+			if err := leave(); err != nil {
+				return fail(err)
+			}
 			if err := releaseDisk(filepath.Join(is.Root, "root")); err != nil {
 				return fail(err)
 			}
@@ -135,10 +166,58 @@ func initMain() int {
 }
 
 // setupRoot builds the step's root filesystem at is.Root/root (see the
-// package documentation), sets the hostname and, unless is.Host, chroots
-// into the root. It runs in the init's fresh mount namespace, so
-// everything it mounts vanishes with the namespace.
-func setupRoot(is initSpec) error {
+// package documentation), mounts is.Binds in it, sets the hostname and,
+// unless is.Host, chroots into the root. It runs in the init's fresh mount
+// namespace, so everything it mounts vanishes with the namespace. It
+// returns the mounts present before the binds (the runner's own, see
+// leftMounts) and, after a chroot, a close-on-exec descriptor of the
+// init's former root (else -1), to read the mounts from the host's side
+// once the command has ended.
+func setupRoot(is initSpec) (ids map[int]bool, hostRoot int, err error) {
+	hostRoot = -1
+	if err := setupMounts(is); err != nil {
+		return nil, -1, err
+	}
+	root := filepath.Join(is.Root, "root")
+	if is.Report {
+		if ids, err = mountIDs(); err != nil {
+			return nil, -1, fmt.Errorf("reading mountinfo: %w", err)
+		}
+	}
+	if err := mountBinds(root, is.Binds); err != nil {
+		return nil, -1, err
+	}
+	if is.Hostname != "" {
+		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
+			return nil, -1, fmt.Errorf("setting hostname: %w", err)
+		}
+	}
+	if is.Host {
+		// The command sees the host's tree but lives in the step's PID
+		// namespace: give it a /proc of that namespace, so that its PIDs
+		// (and $$) name the right /proc entries.
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return nil, -1, fmt.Errorf("mounting proc on the host's /proc: %w", err)
+		}
+	} else {
+		if is.Report || len(is.Disk) > 0 {
+			if hostRoot, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				return nil, -1, fmt.Errorf("opening /: %w", err)
+			}
+		}
+		if err := unix.Chroot(root); err != nil {
+			return nil, -1, fmt.Errorf("chroot: %w", err)
+		}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return nil, -1, fmt.Errorf("chdir /: %w", err)
+	}
+	return ids, hostRoot, nil
+}
+
+// setupMounts mounts the runner's tmpfs on is.Root and the step's root
+// below it, with everything the runner mounts inside.
+func setupMounts(is initSpec) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making / private: %w", err)
 	}
@@ -150,51 +229,18 @@ func setupRoot(is initSpec) error {
 		return err
 	}
 	if len(is.Disk) > 0 {
-		if err := mountDisk(is, root); err != nil {
-			return err
-		}
-	} else if is.ReadOnly {
+		return mountDisk(is, root)
+	}
+	if is.ReadOnly {
 		// The image alone: an empty directory at the bottom (overlayfs
 		// wants two layers when there is no upper one) adds nothing.
 		empty := filepath.Join(is.Root, "empty")
 		if err := os.Mkdir(empty, 0o755); err != nil {
 			return err
 		}
-		if err := mountOverlay(root, append(append([]string(nil), is.Lower...), empty), "", ""); err != nil {
-			return err
-		}
-	} else if err := populateRoot(is, root); err != nil {
-		return err
+		return mountOverlay(root, append(append([]string(nil), is.Lower...), empty), "", "")
 	}
-
-	if is.Hostname != "" {
-		if err := unix.Sethostname([]byte(is.Hostname)); err != nil {
-			return fmt.Errorf("setting hostname: %w", err)
-		}
-	}
-	if is.Host {
-		// The command sees the host's tree but lives in the step's PID
-		// namespace: give it a /proc of that namespace, so that its PIDs
-		// (and $$) name the right /proc entries.
-		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-			return fmt.Errorf("mounting proc on the host's /proc: %w", err)
-		}
-	} else {
-		if len(is.Disk) > 0 {
-			fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("opening /: %w", err)
-			}
-			hostRoot = fd
-		}
-		if err := unix.Chroot(root); err != nil {
-			return fmt.Errorf("chroot: %w", err)
-		}
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return fmt.Errorf("chdir /: %w", err)
-	}
-	return nil
+	return populateRoot(is, root)
 }
 
 // populateRoot mounts the writable overlay (skeleton layer at the bottom)
@@ -272,7 +318,7 @@ func mountDisk(is initSpec, root string) error {
 		target := root
 		if i > 0 {
 			var err error
-			if target, err = mkdirInRoot(root, strings.TrimPrefix(d.MountPoint, "/")); err != nil {
+			if target, err = makeMountPoint(root, strings.TrimPrefix(d.MountPoint, "/")); err != nil {
 				return err
 			}
 		}
@@ -288,7 +334,7 @@ func mountDisk(is initSpec, root string) error {
 		dirs = append(dirs, "tmp/in_target.d")
 	}
 	for _, d := range dirs {
-		if _, err := mkdirInRoot(root, d); err != nil {
+		if _, err := makeMountPoint(root, d); err != nil {
 			return err
 		}
 	}
@@ -297,30 +343,6 @@ func mountDisk(is initSpec, root string) error {
 		return err
 	}
 	return mountContract(is, root, resolvCopy)
-}
-
-// mkdirInRoot makes root/rel and its missing parents (mode 0755), and
-// returns its path; every existing component must be a real directory.
-func mkdirInRoot(root, rel string) (string, error) {
-	p := root
-	for _, c := range strings.Split(rel, "/") {
-		if c == "" || c == "." || c == ".." {
-			continue
-		}
-		p = filepath.Join(p, c)
-		fi, err := os.Lstat(p)
-		switch {
-		case os.IsNotExist(err):
-			if err := os.Mkdir(p, 0o755); err != nil {
-				return "", err
-			}
-		case err != nil:
-			return "", err
-		case !fi.IsDir():
-			return "", fmt.Errorf("mount point /%s: %s is a %v, not a directory", rel, p, fi.Mode().Type())
-		}
-	}
-	return p, nil
 }
 
 // releaseDisk ends a Disk run: it kills whatever the command left running
@@ -339,30 +361,14 @@ func releaseDisk(root string) error {
 			break // ECHILD: nobody left
 		}
 	}
-	if hostRoot >= 0 {
-		// The init chrooted into the disk: step back out to reach it.
-		if err := unix.Fchdir(hostRoot); err != nil {
-			return fmt.Errorf("leaving the chroot: %w", err)
-		}
-		if err := unix.Chroot("."); err != nil {
-			return fmt.Errorf("leaving the chroot: %w", err)
-		}
-		unix.Close(hostRoot)
-		hostRoot = -1
-	}
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := readMountinfo()
 	if err != nil {
 		return err
 	}
 	var under []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if mp == root || strings.HasPrefix(mp, root+"/") {
-			under = append(under, mp)
+	for _, m := range ms {
+		if m.point == root || strings.HasPrefix(m.point, root+"/") {
+			under = append(under, m.point)
 		}
 	}
 	for i := len(under) - 1; i >= 0; i-- {
@@ -372,37 +378,6 @@ func releaseDisk(root string) error {
 	}
 	return nil
 }
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-				}
-				v = v*8 + c - '0'
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// hostRoot is the host's root directory, kept open by a Disk run that
-// chroots, so releaseDisk can unmount the disk from outside it.
-var hostRoot = -1
 
 // mountContract mounts DIB's chroot contract inside root: proc, read-only
 // sysfs, the host's /dev, the hooks at /tmp/in_target.d and the host's

@@ -68,6 +68,16 @@ type Spec struct {
 	// device). With ReadOnly they are mounted read-only; with Bare the
 	// filesystems are mounted alone, writable.
 	Disk []DiskMount
+	// Binds are host directories bound read-write (or read-only) into the
+	// root, in order, once the runner's own mounts are made and before the
+	// command starts: the mounts an earlier step left (Result.Mounts). A
+	// missing mount point is created as a directory in Upper. Not with
+	// ReadOnly: a finished image never shows them.
+	Binds []Bind
+	// ReportMounts asks for Result.Mounts: the binds the command left
+	// under the root, anything else it left mounted there failing the run
+	// (see the package documentation). Not with ReadOnly.
+	ReportMounts bool
 	// Argv is the command; Argv[0] without a slash is looked up in the
 	// chroot's PATH, or with Host set in the host's (see the package
 	// documentation).
@@ -97,6 +107,12 @@ type Result struct {
 	ExitCode int
 	// Signal is the signal that killed the command, or 0.
 	Signal syscall.Signal
+	// Mounts are, with Spec.ReportMounts, the binds of host directories
+	// that a command which exited 0 left mounted under the root,
+	// Spec.Binds it did not unmount included, in mount order: what a later step
+	// must get as Spec.Binds to see the tree this one left. See the
+	// package documentation.
+	Mounts []Bind
 }
 
 // initSpec is what the parent sends the init on fd 3.
@@ -111,6 +127,8 @@ type initSpec struct {
 	Bare     bool        `json:"bare,omitempty"`
 	ReadOnly bool        `json:"read_only,omitempty"`
 	Disk     []DiskMount `json:"disk,omitempty"`
+	Binds    []Bind      `json:"binds,omitempty"`
+	Report   bool        `json:"report_mounts,omitempty"`
 	// HostPath is the caller's PATH, the host-mode fallback when Env
 	// has none (the init's own environment is empty).
 	HostPath string   `json:"host_path,omitempty"`
@@ -137,6 +155,7 @@ type initReport struct {
 	Error    string `json:"error,omitempty"`
 	ExitCode int    `json:"exit_code"`
 	Signal   int    `json:"signal,omitempty"`
+	Mounts   []Bind `json:"mounts,omitempty"`
 }
 
 // Run runs spec.Argv isolated as described in the package documentation
@@ -226,7 +245,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("runner: %w", waitErr)
 	}
-	return Result{ExitCode: rep.ExitCode, Signal: syscall.Signal(rep.Signal)}, nil
+	return Result{ExitCode: rep.ExitCode, Signal: syscall.Signal(rep.Signal), Mounts: rep.Mounts}, nil
 }
 
 // prepare validates spec and makes its paths absolute.
@@ -274,6 +293,19 @@ func prepare(spec Spec) (initSpec, error) {
 		if is.Work, err = abs("Work", spec.Work); err != nil {
 			return is, err
 		}
+	}
+	if spec.ReadOnly && len(spec.Binds) > 0 {
+		return is, errors.New("runner: Binds cannot be mounted into a ReadOnly root")
+	}
+	if spec.ReadOnly && spec.ReportMounts {
+		return is, errors.New("runner: ReportMounts with a ReadOnly root")
+	}
+	is.Report = spec.ReportMounts
+	for _, b := range spec.Binds {
+		if err := checkBind(b); err != nil {
+			return is, fmt.Errorf("runner: %w", err)
+		}
+		is.Binds = append(is.Binds, b)
 	}
 	if spec.HooksWritable && spec.Hooks == "" {
 		return is, errors.New("runner: HooksWritable without Hooks")

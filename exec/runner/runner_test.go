@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (e *env) mustRun(spec Spec) string {
 	if err != nil {
 		e.t.Fatalf("Run: %v\noutput:\n%s", err, out)
 	}
-	if res != (Result{}) {
+	if res.ExitCode != 0 || res.Signal != 0 || len(res.Mounts) != 0 {
 		e.t.Fatalf("Run: %+v\noutput:\n%s", res, out)
 	}
 	return out
@@ -312,7 +313,7 @@ func TestExitStatus(t *testing.T) {
 		{"kill -9 $$", Result{ExitCode: 137, Signal: syscall.SIGKILL}},
 	} {
 		res, out, err := e.run(e.spec([]string{base}, c.script))
-		if err != nil || res != c.want {
+		if err != nil || !reflect.DeepEqual(res, c.want) {
 			t.Errorf("%q: %+v, %v, want %+v (output %q)", c.script, res, err, c.want, out)
 		}
 	}
@@ -664,7 +665,7 @@ echo ready; read x; echo "got $x"`)
 	}
 	pw.Write([]byte("go\n"))
 	pw.Close()
-	if err := <-done; err != nil || res != (Result{}) {
+	if err := <-done; err != nil || !reflect.DeepEqual(res, Result{}) {
 		t.Fatalf("Run: %+v %v (output %q)", res, err, w.String())
 	}
 	root := RootPath(spec)

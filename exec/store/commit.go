@@ -103,8 +103,8 @@ func (d Dir) Discard(staged string) error {
 // in staged/tree, into the committed layer with key. It records every path
 // of the tree in manifest.json, syncs the filesystem (syncfs), writes
 // manifest.json and then layer.json, and renames staged to layers/<hex>.
-// Anything in staged besides tree (such as an overlayfs work directory) is
-// deleted first.
+// Anything in staged besides tree and the mounts SetMounts recorded (such
+// as an overlayfs work directory) is deleted first.
 //
 // A committed layer is never overwritten: if the layer already exists
 // (another apply committed it first), staged is deleted and the existing
@@ -131,7 +131,7 @@ func (d Dir) Commit(key string, staged string) (LayerInfo, error) {
 		return LayerInfo{}, err
 	}
 	for _, e := range ents {
-		if e.Name() != treeDir {
+		if e.Name() != treeDir && e.Name() != mountsFile {
 			if err := os.RemoveAll(filepath.Join(staged, e.Name())); err != nil {
 				return LayerInfo{}, err
 			}
@@ -155,6 +155,11 @@ func (d Dir) Commit(key string, staged string) (LayerInfo, error) {
 	info := LayerInfo{Key: key, Created: time.Now().UTC().Round(0), Entries: len(entries), Manifest: digest(mb)}
 	for _, e := range entries {
 		info.Size += e.Size
+	}
+	if b, err := os.ReadFile(filepath.Join(staged, mountsFile)); err == nil {
+		info.Mounts = digest(b)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return LayerInfo{}, fmt.Errorf("committing %s: %w", key, err)
 	}
 	ib, err := json.Marshal(info)
 	if err != nil {

@@ -11,6 +11,10 @@
 //	                            sha256 of files, target of symlinks, opaque
 //	                            for directories with trusted.overlay.opaque=y;
 //	                            no mtimes
+//	layers/<hex>/mounts.json    Mounts: host directories the step left bound
+//	                            under the root (package caches), bound again
+//	                            for later steps; absent if none; its digest
+//	                            is in layer.json
 //	layers/<hex>/tree/          the content, as overlayfs made it: whiteouts
 //	                            stay character devices 0:0, opaque directories
 //	                            keep their xattr

@@ -22,6 +22,8 @@ type LayerInfo struct {
 	Entries int `json:"entries,omitempty"`
 	// Manifest is the sha256 digest of manifest.json, "sha256:<hex>".
 	Manifest string `json:"manifest,omitempty"`
+	// Mounts is the sha256 digest of mounts.json, if the layer has one.
+	Mounts string `json:"mounts,omitempty"`
 }
 
 // Dir is a cache directory.

@@ -238,7 +238,7 @@ func digest(b []byte) string {
 type Mismatch struct {
 	Path string
 	// Kind is missing, extra, type, mode, owner, content, target, opaque,
-	// device or manifest.
+	// device, manifest or mounts (mounts.json does not match layer.json).
 	Kind      string
 	Want, Got string
 }
@@ -286,6 +286,18 @@ func (d Dir) Verify(key string) error {
 	var bad []Mismatch
 	if info.Manifest != "" && info.Manifest != sum {
 		bad = append(bad, Mismatch{Path: manifestFile, Kind: "manifest", Want: info.Manifest, Got: sum})
+	}
+	switch b, err := os.ReadFile(filepath.Join(d.layerDir(key), mountsFile)); {
+	case errors.Is(err, fs.ErrNotExist):
+		if info.Mounts != "" {
+			bad = append(bad, Mismatch{Path: mountsFile, Kind: "missing"})
+		}
+	case err != nil:
+		return fmt.Errorf("layer %s: %w", key, err)
+	case info.Mounts == "":
+		bad = append(bad, Mismatch{Path: mountsFile, Kind: "extra"})
+	case digest(b) != info.Mounts:
+		bad = append(bad, Mismatch{Path: mountsFile, Kind: "mounts", Want: info.Mounts, Got: digest(b)})
 	}
 	got, err := scanTree(filepath.Join(d.layerDir(key), treeDir), false)
 	if err != nil {

@@ -603,3 +603,55 @@ func TestLookupLayerJSONOnly(t *testing.T) {
 		t.Error("Lookup hit after Remove")
 	}
 }
+
+// The mounts a step left are committed beside the tree, read back through
+// the tree's path, and checked by Verify.
+func TestCommitKeepsMounts(t *testing.T) {
+	d := Dir{Root: t.TempDir()}
+	want := []Mount{{Source: "/var/cache/x", Target: "var/cache/apt/archives"}, {Source: "/srv/ro", Target: "tmp/ro", ReadOnly: true}}
+	staged := stage(t, d, func(tree string) { writeFile(t, filepath.Join(tree, "f"), "x", 0o644) })
+	must(t, d.SetMounts(staged, want))
+	got, err := TreeMounts(filepath.Join(staged, "tree"))
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("TreeMounts of the staged tree = %v, %v", got, err)
+	}
+	key := testKey("mounts")
+	info, err := d.Commit(key, staged)
+	must(t, err)
+	if info.Mounts == "" {
+		t.Error("layer.json does not record mounts.json")
+	}
+	got, err = TreeMounts(d.Tree(key))
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("TreeMounts of the layer = %v, %v", got, err)
+	}
+	must(t, d.Verify(key))
+
+	p := filepath.Join(d.layerDir(key), mountsFile)
+	must(t, os.WriteFile(p, []byte("[]\n"), 0o644))
+	var verr *VerifyError
+	if err := d.Verify(key); !errors.As(err, &verr) || verr.Mismatches[0].Kind != "mounts" {
+		t.Errorf("Verify after editing mounts.json = %v", err)
+	}
+	must(t, os.Remove(p))
+	if err := d.Verify(key); !errors.As(err, &verr) || verr.Mismatches[0].String() != "mounts.json: missing" {
+		t.Errorf("Verify without mounts.json = %v", err)
+	}
+
+	// No mounts: no file, nothing recorded, an extra file is reported.
+	staged = stage(t, d, func(tree string) {})
+	must(t, d.SetMounts(staged, nil))
+	key = testKey("none")
+	info, err = d.Commit(key, staged)
+	must(t, err)
+	if got, err := TreeMounts(d.Tree(key)); info.Mounts != "" || got != nil || err != nil {
+		t.Errorf("layer without mounts: info %+v, TreeMounts %v %v", info, got, err)
+	}
+	must(t, os.WriteFile(filepath.Join(d.layerDir(key), mountsFile), []byte("[]\n"), 0o644))
+	if err := d.Verify(key); !errors.As(err, &verr) || verr.Mismatches[0].String() != "mounts.json: extra" {
+		t.Errorf("Verify with an unrecorded mounts.json = %v", err)
+	}
+	if err := d.SetMounts(t.TempDir(), want); err == nil || !strings.Contains(err.Error(), "is not a staging directory") {
+		t.Errorf("SetMounts outside staging = %v", err)
+	}
+}
