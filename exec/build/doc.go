@@ -1,9 +1,11 @@
 // Package build executes single steps: it stages a directory in the store,
 // then, by kind of step, extracts a base, runs an element script through
 // the isolated runner (in the chroot, or on the host for DIB's host
-// phases), applies a file block, runs the assembly phases, or writes an
-// artifact. It implements exec/walk's Executor and adapts exec/store to the
+// phases), applies a file block, runs the assembly phases — on the
+// overlay, or for a partitioned image on its disk, attached to a loop
+// device (disk.go) — or writes an artifact. It implements exec/walk's Executor and adapts exec/store to the
 // walk's Store. Its neighbours: plan (steps), exec/runner, exec/store,
-// exec/hooks, exec/dibenv, exec/fileops (through the tieplan binary's
+// exec/hooks, exec/dibenv, exec/loopdev, plan/blockdev (the disk
+// layout), exec/fileops (through the tieplan binary's
 // hidden __fileop command, run in the step's mount namespace).
 package build

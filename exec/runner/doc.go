@@ -140,6 +140,26 @@
 // Host, the command is chrooted into that bare tree (no /proc, no
 // /dev/null).
 //
+// # Disk roots
+//
+// With Spec.Disk the root is made of filesystems on block devices (the
+// loop-attached disk of a partitioned image, which the caller owns)
+// instead of layers: each mounted at its mount point, parents first,
+// missing mount points made as directories, then the same chroot
+// contract as an overlay root (proc, sysfs, /dev, hooks, resolv.conf);
+// with Bare the filesystems alone, with ReadOnly the filesystems alone
+// and read-only. Unlike an overlay, a disk is shared state the caller
+// reads next: when the command ends, the init kills whatever it left
+// running and unmounts everything under the root, deepest first, before
+// it reports, so the filesystems are written out and the devices free
+// when Run returns.
+//
+// # Volatile uppers
+//
+// The overlay is mounted with "volatile": overlayfs skips the fsyncs the
+// command issues (dpkg issues many), since an upper dir is only staging
+// until exec/store commits it with one syncfs.
+//
 // # Cleanup is the kernel's
 //
 // When the init exits, for any reason (the command ended, setup failed,

@@ -480,6 +480,19 @@ func mountOverlay(target string, lower []string, upper, work string) error {
 		if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
 			return fsError(fd, fmt.Sprintf("work dir %s", work), err)
 		}
+		// A step's upper dir is staging until the store commits it, with
+		// one syncfs: the fsyncs dpkg and friends issue per file buy
+		// nothing here and cost much of a package install. (A crash
+		// leaves only staging, which the store discards.) The marker a
+		// volatile mount leaves in its work dir would refuse the next
+		// run on the same upper (the assembly runs several): the data is
+		// still in the page cache, so it goes.
+		if err := os.RemoveAll(filepath.Join(work, "work", "incompat", "volatile")); err != nil {
+			return fmt.Errorf("overlay: %w", err)
+		}
+		if err := unix.FsconfigSetFlag(fd, "volatile"); err != nil {
+			return fsError(fd, "volatile", err)
+		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {
 		return fsError(fd, "creating overlay", err)
