@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -236,14 +235,9 @@ func (e *Executor) gce(ctx context.Context, img *Image, step *plan.Step, lower [
 	}
 	args := []string{"--format=oldgnu", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@0",
 		"-S", "-czf", filepath.Join(dir, "tree", "artifact"), "-C", filepath.Dir(raw), "disk.raw"}
-	cmd := exec.CommandContext(ctx, "tar", args...)
 	log := e.log(step)
 	defer log.Close()
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("tar %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
+	return command(ctx, log, nil, "tar", args...)
 }
 
 // gib is Compute Engine's unit of disk size: it imports only disks of a

@@ -150,19 +150,8 @@ func (e *Executor) execute(ctx context.Context, img *Image, step *plan.Step, low
 		if err := e.writeFstab(ctx, img, step, e.spec(img, lower, dir)); err != nil {
 			return err
 		}
-		for _, p := range img.Resolved.Phases {
-			switch p.Name {
-			case "block-device.d":
-				if len(p.Scripts) > 0 {
-					return fmt.Errorf("block-device.d scripts: %w", ErrUnsupported)
-				}
-			case "pre-finalise.d", "finalise.d", "cleanup.d":
-				for _, sc := range p.Scripts {
-					if err := e.script(ctx, img, p.Name, sc.Name, lower, dir); err != nil {
-						return fmt.Errorf("%s/%s [%s]: %w", p.Name, sc.Name, sc.Element, err)
-					}
-				}
-			}
+		if err := e.finalisePhases(ctx, img, e.spec(img, lower, dir), hasBash(lower), nil); err != nil {
+			return err
 		}
 		return e.finaliseBase(ctx, img, step, lower, dir)
 	case plan.StepArtifact:
@@ -413,14 +402,9 @@ func (e *Executor) disk(ctx context.Context, img *Image, step *plan.Step, lower 
 	for k, v := range a.Options {
 		args = append(args, "-o", k+"="+v)
 	}
-	cmd := exec.CommandContext(ctx, "qemu-img", append(args, raw, out)...)
 	log := e.log(step)
 	defer log.Close()
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("qemu-img %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
+	return command(ctx, log, nil, "qemu-img", append(args, raw, out)...)
 }
 
 // rawDisk returns the raw disk of a disk artifact (step.Name its format):

@@ -103,20 +103,8 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 	}
 	slices.Sort(arr)
 	extra := []string{"IMAGE_BLOCK_DEVICE=" + dev.Path, "IMAGE_BLOCK_DEVICES= " + strings.Join(arr, " ") + " "}
-	bash := hasBash(lower)
-	for _, p := range img.Resolved.Phases {
-		switch p.Name {
-		case "block-device.d":
-			if len(p.Scripts) > 0 {
-				return fmt.Errorf("block-device.d scripts: %w", ErrUnsupported)
-			}
-		case "pre-finalise.d", "finalise.d", "cleanup.d":
-			for _, sc := range p.Scripts {
-				if err := e.scriptOn(ctx, img, p.Name, sc.Name, disk, bash, extra); err != nil {
-					return fmt.Errorf("%s/%s [%s]: %w", p.Name, sc.Name, sc.Element, err)
-				}
-			}
-		}
+	if err := e.finalisePhases(ctx, img, disk, hasBash(lower), extra); err != nil {
+		return err
 	}
 	if err := e.finaliseBaseOn(ctx, step, disk); err != nil {
 		return err
@@ -162,6 +150,28 @@ func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lo
 	}
 	unit := diskUnit(img)
 	return (size + unit - 1) / unit * unit, nil
+}
+
+// finalisePhases runs pre-finalise.d, finalise.d and cleanup.d on the
+// root spec describes (the overlay, or the disk), extra added to each
+// script's environment. block-device.d, DIB's legacy alternative to its
+// block-device layer, is not supported.
+func (e *Executor) finalisePhases(ctx context.Context, img *Image, spec runner.Spec, bash bool, extra []string) error {
+	for _, p := range img.Resolved.Phases {
+		switch p.Name {
+		case "block-device.d":
+			if len(p.Scripts) > 0 {
+				return fmt.Errorf("block-device.d scripts: %w", ErrUnsupported)
+			}
+		case "pre-finalise.d", "finalise.d", "cleanup.d":
+			for _, sc := range p.Scripts {
+				if err := e.scriptOn(ctx, img, p.Name, sc.Name, spec, bash, extra); err != nil {
+					return fmt.Errorf("%s/%s [%s]: %w", p.Name, sc.Name, sc.Element, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // sfdiskScript is the partition table in sfdisk's input format.

@@ -3,7 +3,9 @@ package blockdev
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -191,12 +193,7 @@ func flatten(kind string, conf map[string]any, parentBase string) ([]node, error
 		this["name"] = kind + "_" + b
 	}
 	var out []node
-	keys := make([]string, 0, len(conf))
-	for k := range conf {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		v := conf[k]
 		switch {
 		case k == "partitions" && kind == "partitioning":
@@ -209,12 +206,7 @@ func flatten(kind string, conf map[string]any, parentBase string) ([]node, error
 				}
 				np := map[string]any{}
 				pname, _ := pm["name"].(string)
-				pkeys := make([]string, 0, len(pm))
-				for pk := range pm {
-					pkeys = append(pkeys, pk)
-				}
-				sort.Strings(pkeys)
-				for _, pk := range pkeys {
+				for _, pk := range slices.Sorted(maps.Keys(pm)) {
 					pv := pm[pk]
 					if plugins[pk] {
 						child, _ := pv.(map[string]any)
