@@ -590,3 +590,34 @@ func TestElementConventions(t *testing.T) {
 		}
 	}
 }
+
+// DIB's own dib-lint (Debian's python3-diskimage-builder, installed by
+// make deps) passes on the extracted elements.
+func TestDIBLint(t *testing.T) {
+	lint, err := exec.LookPath("dib-lint")
+	if err != nil {
+		t.Fatalf("dib-lint not found (make deps installs python3-diskimage-builder): %v", err)
+	}
+	dir, err := Extract(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	cmd := exec.Command(lint)
+	cmd.Dir = work // dib-lint reads tox.ini from its working directory
+	cmd.Env = append(os.Environ(), "ELEMENTS_DIR="+dir, "LIB_DIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("dib-lint: %v\n%s", err, out)
+	}
+	// It checks every file but the READMEs and YAML (parsed separately).
+	want := 0
+	for _, f := range info().files {
+		if !strings.HasSuffix(f.path, ".rst") && !strings.HasSuffix(f.path, ".yaml") {
+			want++
+		}
+	}
+	if n := strings.Count(string(out), "Checking "+dir); n != want {
+		t.Errorf("dib-lint checked %d files of %s, want %d:\n%s", n, dir, want, out)
+	}
+}
