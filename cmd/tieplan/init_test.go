@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,4 +183,31 @@ func TestInitStarter(t *testing.T) {
 		t.Errorf("init -stdout printed something else than initStarter:\n%s", out)
 	}
 	checkInitGolden(t, filepath.Join("testdata", "init", "starter.golden"), out)
+}
+
+// TestInitFromDIBCasesCoverEveryOption checks that the golden command lines
+// use every option of disk-image-create's getopt (lib/disk-image-create:
+// -o a:ho:t:xucnp: and its -l list; -h and --help/--version are errors,
+// tested above), plus the two its case statement reads that getopt lacks.
+func TestInitFromDIBCasesCoverEveryOption(t *testing.T) {
+	options := []string{"-a", "-o", "-t", "-x", "-u", "-c", "-n", "-p",
+		"--checksum", "--no-tmpfs", "--offline", "--min-tmpfs", "--image-size", "--image-cache",
+		"--max-online-resize", "--mkfs-options", "--qemu-img-options", "--ramdisk-element",
+		"--root-label", "--install-type", "--docker-target", "--logfile",
+		"--image-extra-size", "--mkfs-journal-size"}
+	if len(initDIBCases) < 15 {
+		t.Errorf("%d command lines, want at least 15", len(initDIBCases))
+	}
+	for _, o := range options {
+		found := false
+		for _, tc := range initDIBCases {
+			if slices.Contains(strings.Fields(tc.line), o) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no command line in initDIBCases uses %s on its own", o)
+		}
+	}
 }
