@@ -26,6 +26,12 @@ variable "suite" {
   description = "Debian release to install."
 }
 
+variable "security_updates" {
+  type        = bool
+  default     = true
+  description = "Install Debian's security updates (the <suite>-security archive). Turn off only where the mirror serves a broken security index."
+}
+
 locals {
   # disk-image-create's positional arguments, in the order the seed gave them.
   seed_elements = ["base", "vm", "bootstrap", "local-config", "stackuser", "heat-cfntools"]
@@ -38,14 +44,17 @@ image "bootstrap" {
   # debian-minimal debootstraps the release named by DIB_RELEASE.
   elements = concat(local.seed_elements, ["debian-minimal"])
 
-  env = {
+  env = merge({
     DIB_RELEASE = var.suite
     # Debian's diskimage-builder 3.13 still points bookworm's security
     # updates at the pre-bullseye "bookworm/updates" path; the security
     # suite is also served by deb.debian.org.
     DIB_DEBIAN_SECURITY_MIRROR  = "http://deb.debian.org/debian-security/"
     DIB_DEBIAN_SECURITY_SUBPATH = "-security"
-  }
+    }, var.security_updates ? {} : {
+    # debian-minimal's default sources without the security line.
+    DIB_APT_SOURCES_CONF = "default:deb http://deb.debian.org/debian ${var.suite} main\nupdates:deb http://deb.debian.org/debian ${var.suite}-updates main\n"
+  })
 
   file "/etc/motd" {
     content = "Built by tieplan from ${join(" ", local.seed_elements)} (${var.arch}).\n"
