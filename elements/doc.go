@@ -16,6 +16,11 @@
 //     debootstrap, qemu-utils, e2fsprogs, and optionally the tieplan binary
 //     named by TIEPLAN_BINARY).
 //   - heat-cfntools: the heat-cfntools package and /opt/aws/bin/cfn-* links.
+//   - os-apply-config, os-collect-config, os-refresh-config: Debian's
+//     packages of the in-instance, Heat-driven configuration tools. Every
+//     element's os-refresh-config/<phase>.d/ hooks and os-apply-config/
+//     templates are installed where the tools read them; os-collect-config
+//     gets a configuration and a systemd unit enabled at boot.
 //   - stackuser: the "stack" user with passwordless sudo and SSH keys from
 //     local-config; password only when DIB_STACKUSER_PASSWORD is set.
 //

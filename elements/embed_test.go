@@ -29,7 +29,9 @@ import (
 // `go test ./... -update` runs across the repository; accept the flag.
 var _ = flag.Bool("update", false, "unused")
 
-var wantNames = []string{"bootstrap", "heat-cfntools", "stackuser"}
+var wantNames = []string{
+	"bootstrap", "heat-cfntools", "os-apply-config", "os-collect-config", "os-refresh-config", "stackuser",
+}
 
 func TestNames(t *testing.T) {
 	if got := Names(); !slices.Equal(got, wantNames) {

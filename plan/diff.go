@@ -121,7 +121,7 @@ func Diff(images []*Steps, opts DiffOptions) *Plan {
 	}
 	varReasons := variableReasons(prior.Variables, opts.Variables)
 	for _, img := range images {
-		ip := &ImagePlan{Addr: img.Image.Image.Addr, Arch: img.Image.Image.Arch}
+		ip := &ImagePlan{Addr: img.Image.Image.Addr, Arch: img.Image.Image.Arch, Runtime: RuntimeItems(img.Image.Runtime)}
 		pi := prior.Images[ip.Addr]
 		priorSteps := map[string]*PriorStep{}
 		if pi != nil {

@@ -116,6 +116,10 @@ type ResolvedImage struct {
 	// Phases are the scripts each phase runs, in order; the image's own
 	// script blocks are among them.
 	Phases []*element.Phase
+	// Runtime is the os-refresh-config hooks and os-apply-config
+	// templates the elements contribute: configuration the instance
+	// applies at run time.
+	Runtime *element.Runtime
 	// BlockDevice is the disk layout the image's disk artifacts get, and
 	// BlockDeviceSource says where its configuration came from.
 	BlockDevice       *blockdev.Layout
@@ -179,6 +183,8 @@ func ResolveImage(img *Image, lib *element.Library, sp *SearchPath) (*ResolvedIm
 	hooks.ApplyInstallTypes(names, env, img.InstallType)
 	ri.Env, _ = hooks.EnvironmentFiles()
 	ri.Phases = hooks.Phases(Phases)
+	ri.Runtime = hooks.Runtime()
+	ri.Runtime.SetInstalled(names)
 	var bdDiag *hcl.Diagnostic
 	if ri.BlockDevice, ri.BlockDeviceSource, bdDiag = blockDevice(ri); bdDiag != nil {
 		diags = append(diags, bdDiag)

@@ -1,6 +1,10 @@
 package plan
 
-import "time"
+import (
+	"time"
+
+	"github.com/tieplan/tieplan/plan/element"
+)
 
 // Action is what apply will do with one step.
 type Action string
@@ -94,6 +98,48 @@ type ImagePlan struct {
 	// Removed is set for an image in the state that the configuration no
 	// longer has.
 	Removed bool `json:"removed,omitempty"`
+	// Runtime is the configuration the image's instances apply at run
+	// time, which its elements contribute: shown for review next to the
+	// build steps; it is part of the steps that install it.
+	Runtime []RuntimeItem `json:"runtime,omitempty"`
+}
+
+// Kinds of RuntimeItem.
+const (
+	RuntimeHook     = "os-refresh-config"
+	RuntimeTemplate = "os-apply-config"
+)
+
+// RuntimeItem is one os-refresh-config hook or os-apply-config template.
+type RuntimeItem struct {
+	// Kind is RuntimeHook or RuntimeTemplate.
+	Kind string `json:"kind"`
+	// Path is "<phase>.d/<script>" for a hook (in the order
+	// os-refresh-config runs them; error.d's handlers last), the file it
+	// renders for a template ("/etc/x.conf").
+	Path    string `json:"path"`
+	Element string `json:"element"`
+	// Installed says whether the image has the element that installs it
+	// (os-refresh-config or os-apply-config); without it the item is
+	// listed but not in the image.
+	Installed bool `json:"installed"`
+}
+
+// RuntimeItems lists r for a plan.
+func RuntimeItems(r *element.Runtime) []RuntimeItem {
+	if r == nil {
+		return nil
+	}
+	var out []RuntimeItem
+	for _, p := range r.Phases {
+		for _, s := range p.Scripts {
+			out = append(out, RuntimeItem{Kind: RuntimeHook, Path: p.Name + "/" + s.Name, Element: s.Element, Installed: r.HooksInstalled})
+		}
+	}
+	for _, t := range r.Templates {
+		out = append(out, RuntimeItem{Kind: RuntimeTemplate, Path: t.Path, Element: t.Element, Installed: r.TemplatesInstalled})
+	}
+	return out
 }
 
 // Summary counts the actions of a plan.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/tieplan/tieplan/plan"
 	"github.com/tieplan/tieplan/plan/blockdev"
+	"github.com/tieplan/tieplan/plan/element"
 )
 
 func init() {
@@ -23,7 +25,10 @@ const elementsUsage = `Usage: tieplan elements [options] [DIR]
   block-device element added as disk-image-create does, dependencies and
   provides expanded, overrides along the element search path reported. For
   each image it lists the elements with where they were found, the
-  environment.d files, and per phase the scripts that will run in order.`
+  environment.d files, and per phase the scripts that will run in order,
+  then the configuration the instance applies at run time: the
+  os-refresh-config hooks (os-refresh-config/<phase>.d/<script>) and the
+  os-apply-config templates each element contributes.`
 
 func runElements(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet("elements")
@@ -99,6 +104,71 @@ type elementsImageView struct {
 	PackagesError string `json:"packages_error,omitempty"`
 	// BlockDevice is the disk layout of the image's disk artifacts.
 	BlockDevice *blockDeviceView `json:"block_device,omitempty"`
+	// Runtime is the configuration the instance applies at run time.
+	Runtime runtimeView `json:"runtime"`
+}
+
+// runtimeView is the os-refresh-config hooks and os-apply-config
+// templates the elements contribute.
+type runtimeView struct {
+	// HooksInstalled and TemplatesInstalled say whether the image has the
+	// os-refresh-config and os-apply-config elements that install them.
+	HooksInstalled     bool `json:"hooks_installed"`
+	TemplatesInstalled bool `json:"templates_installed"`
+	// Phases are os-refresh-config's phases, in its order (error.d last).
+	Phases    []phaseView    `json:"os_refresh_config"`
+	Templates []templateView `json:"os_apply_config"`
+	Ignored   []ignoredView  `json:"ignored"`
+}
+
+type templateView struct {
+	// Path is the file the template renders in the instance.
+	Path       string `json:"path"`
+	Element    string `json:"element"`
+	Source     string `json:"source,omitempty"`
+	Digest     string `json:"digest"`
+	Executable bool   `json:"executable,omitempty"`
+	// Control is the .oac control file's path in the hooks tree.
+	Control        string `json:"control,omitempty"`
+	ControlElement string `json:"control_element,omitempty"`
+}
+
+type ignoredView struct {
+	Path    string `json:"path"`
+	Element string `json:"element"`
+	Reason  string `json:"reason"`
+}
+
+func newRuntimeView(r *element.Runtime) runtimeView {
+	v := runtimeView{Phases: []phaseView{}, Templates: []templateView{}, Ignored: []ignoredView{}}
+	if r == nil {
+		return v
+	}
+	v.HooksInstalled, v.TemplatesInstalled = r.HooksInstalled, r.TemplatesInstalled
+	v.Phases = newPhaseViews(r.Phases)
+	for _, t := range r.Templates {
+		v.Templates = append(v.Templates, templateView{Path: t.Path, Element: t.Element, Source: t.Source, Digest: t.Digest,
+			Executable: t.Executable, Control: t.Control, ControlElement: t.ControlElement})
+	}
+	for _, i := range r.Ignored {
+		v.Ignored = append(v.Ignored, ignoredView{Path: i.Path, Element: i.Element, Reason: i.Reason})
+	}
+	return v
+}
+
+func newPhaseViews(phases []*element.Phase) []phaseView {
+	out := []phaseView{}
+	for _, p := range phases {
+		pv := phaseView{Phase: p.Name, Scripts: []stepView{}, Skipped: []skippedEntry{}}
+		for _, s := range p.Scripts {
+			pv.Scripts = append(pv.Scripts, stepView{Name: s.Name, Element: s.Element, Source: s.Source, Digest: s.Digest, Via: s.Via})
+		}
+		for _, s := range p.Skipped {
+			pv.Skipped = append(pv.Skipped, skippedEntry{Name: s.Name, Reason: s.Reason})
+		}
+		out = append(out, pv)
+	}
+	return out
 }
 
 type blockDeviceView struct {
@@ -153,16 +223,8 @@ func newElementsView(sp *plan.SearchPath, images []*plan.ResolvedImage, workDir 
 		for _, e := range ri.Env {
 			iv.Env = append(iv.Env, stepView{Name: filepath.Base(e.Path), Element: e.Element, Source: e.Source, Digest: e.Digest})
 		}
-		for _, p := range ri.Phases {
-			pv := phaseView{Phase: p.Name, Scripts: []stepView{}, Skipped: []skippedEntry{}}
-			for _, s := range p.Scripts {
-				pv.Scripts = append(pv.Scripts, stepView{Name: s.Name, Element: s.Element, Source: s.Source, Digest: s.Digest, Via: s.Via})
-			}
-			for _, s := range p.Skipped {
-				pv.Skipped = append(pv.Skipped, skippedEntry{Name: s.Name, Reason: s.Reason})
-			}
-			iv.Phases = append(iv.Phases, pv)
-		}
+		iv.Phases = newPhaseViews(ri.Phases)
+		iv.Runtime = newRuntimeView(ri.Runtime)
 		if l := ri.BlockDevice; l != nil {
 			iv.BlockDevice = &blockDeviceView{Source: ri.BlockDeviceSource, Table: l.Table,
 				Partitions: nonNil(l.Partitions), Filesystems: nonNil(l.Filesystems)}
@@ -247,6 +309,57 @@ func (v *elementsView) writeHuman(w io.Writer) {
 				}
 				fmt.Fprintf(w, "    %s: %s\n", list.verb, strings.Join(names, ", "))
 			}
+		}
+		img.Runtime.writeHuman(w)
+	}
+}
+
+// writeHuman lists the runtime configuration under its image, if any.
+func (r *runtimeView) writeHuman(w io.Writer) {
+	notInstalled := func(installed bool, by string) string {
+		if installed {
+			return ""
+		}
+		return "; NOT INSTALLED: the image has no " + by + " element"
+	}
+	if len(r.Phases) > 0 {
+		fmt.Fprintf(w, "  runtime, os-refresh-config hooks (run in the instance, in this order%s):\n",
+			notInstalled(r.HooksInstalled, "os-refresh-config"))
+		for _, p := range r.Phases {
+			note := ""
+			if p.Phase == element.ORCErrorPhase {
+				note = "  (after a failed phase)"
+			}
+			for _, s := range p.Scripts {
+				fmt.Fprintf(w, "    %-40s [%s]%s\n", p.Phase+"/"+s.Name, s.Element, note)
+			}
+			for _, s := range p.Skipped {
+				fmt.Fprintf(w, "    (skipped) %-30s %s\n", p.Phase+"/"+s.Name, s.Reason)
+			}
+		}
+	}
+	if len(r.Templates) > 0 {
+		fmt.Fprintf(w, "  runtime, os-apply-config templates (rendered in the instance%s):\n",
+			notInstalled(r.TemplatesInstalled, "os-apply-config"))
+		for _, t := range r.Templates {
+			var notes []string
+			if t.Executable {
+				notes = append(notes, "executable")
+			}
+			if t.Control != "" {
+				notes = append(notes, "control "+path.Base(t.Control))
+			}
+			extra := ""
+			if len(notes) > 0 {
+				extra = "  " + strings.Join(notes, ", ")
+			}
+			fmt.Fprintf(w, "    %-40s [%s]%s\n", t.Path, t.Element, extra)
+		}
+	}
+	if len(r.Ignored) > 0 {
+		fmt.Fprint(w, "  runtime, unused files:\n")
+		for _, i := range r.Ignored {
+			fmt.Fprintf(w, "    %-40s [%s]  %s\n", i.Path, i.Element, i.Reason)
 		}
 	}
 }

@@ -417,8 +417,50 @@ func (d *planDrawing) image(ip *plan.ImagePlan) *imageDrawing {
 			}
 		}
 	}
+	img.lines = append(img.lines, runtimeLines(ip.Runtime, unit+1)...)
 	img.lines = append(img.lines, planLine{col: colImage + 2, text: "}", prio: prioAlways})
 	return img
+}
+
+// runtimeLines are the comment lines, at the end of an image's block, that
+// list the configuration its instances apply at run time: the
+// os-refresh-config hooks, in the order they run, and the os-apply-config
+// templates, each with its element. They are one unit, dropped before the
+// steps when a drawing must be shortened.
+func runtimeLines(items []plan.RuntimeItem, unit int) []planLine {
+	if len(items) == 0 {
+		return nil
+	}
+	comment := func(text string) planLine {
+		return planLine{sym: "#", col: colStep, text: text, unit: unit, prio: prioReused}
+	}
+	width := 0
+	for _, it := range items {
+		width = max(width, min(utf8.RuneCountInString(runtimeLabel(it)), maxLabelWidth))
+	}
+	lines := []planLine{comment("Runtime configuration (os-refresh-config):")}
+	missing := map[string]bool{}
+	for _, it := range items {
+		label := runtimeLabel(it)
+		pad := max(width-utf8.RuneCountInString(label), 0)
+		lines = append(lines, comment("  "+label+strings.Repeat(" ", pad)+"  ["+it.Element+"]"))
+		if !it.Installed {
+			missing[it.Kind] = true
+		}
+	}
+	for _, kind := range []string{plan.RuntimeHook, plan.RuntimeTemplate} {
+		if missing[kind] {
+			lines = append(lines, comment("  (not installed: the image has no "+kind+" element)"))
+		}
+	}
+	return lines
+}
+
+func runtimeLabel(it plan.RuntimeItem) string {
+	if it.Kind == plan.RuntimeTemplate {
+		return "template " + it.Path
+	}
+	return it.Path
 }
 
 // stepRow is one step line (or a collapsed run of steps), before layout.

@@ -43,6 +43,9 @@ type jsonImage struct {
 	RebuiltFrom string       `json:"rebuilt_from,omitempty"`
 	Removed     bool         `json:"removed"`
 	Changes     []jsonChange `json:"changes"`
+	// Runtime is the os-refresh-config hooks and os-apply-config
+	// templates the image's elements contribute.
+	Runtime []plan.RuntimeItem `json:"runtime"`
 }
 
 type jsonChange struct {
@@ -101,8 +104,9 @@ func (v *planJSONView) render(p *plan.Plan) {
 		img := jsonImage{
 			Address: ip.Addr, Arch: ip.Arch, Removed: ip.Removed,
 			Action: imageActions[action].name, Actions: imageActions[action].actions,
-			Changes: []jsonChange{},
+			Changes: []jsonChange{}, Runtime: []plan.RuntimeItem{},
 		}
+		img.Runtime = append(img.Runtime, ip.Runtime...)
 		if action == imageRebuild {
 			img.RebuiltFrom = first.Addr
 		}

@@ -326,6 +326,24 @@ func planCases() map[string]*plan.Plan {
 	aws.step(plan.StepAssemble, "assemble", "", plan.ActionReuse, cached(2))
 	aws.step(plan.StepArtifact, "raw", "", plan.ActionReuse, cached(2))
 	cases["module"] = finish(azure, aws)
+
+	// The elements contribute runtime configuration: listed after the
+	// steps of the image that is built; the up-to-date image shows none.
+	// A second image lists hooks its elements ship that nothing installs.
+	seed := bootstrap("image.seed", "amd64", allNew)
+	seed.ip.Runtime = []plan.RuntimeItem{
+		{Kind: plan.RuntimeHook, Path: "configure.d/20-os-apply-config", Element: "os-apply-config", Installed: true},
+		{Kind: plan.RuntimeHook, Path: "configure.d/25-set-network-gateway", Element: "network-gateway", Installed: true},
+		{Kind: plan.RuntimeHook, Path: "post-configure.d/99-refresh-completed", Element: "os-refresh-config", Installed: true},
+		{Kind: plan.RuntimeTemplate, Path: "/etc/os-collect-config.conf", Element: "os-collect-config", Installed: true},
+	}
+	plain := bootstrap("image.plain", "amd64", allNew)
+	plain.ip.Runtime = []plan.RuntimeItem{
+		{Kind: plan.RuntimeHook, Path: "configure.d/25-set-network-gateway", Element: "network-gateway"},
+	}
+	current := bootstrap("image.current", "amd64", allReused)
+	current.ip.Runtime = seed.ip.Runtime
+	cases["runtime"] = finish(seed, plain, current)
 	return cases
 }
 
