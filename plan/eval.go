@@ -148,6 +148,13 @@ func (in *instance) graph() (map[string]*node, hcl.Diagnostics) {
 			for _, a := range sortedAttrs(nb.Attrs) {
 				n.exprs = append(n.exprs, a.Expr)
 			}
+			if dyn := nb.Dynamic; dyn != nil {
+				for _, a := range []*hcl.Attribute{dyn.ForEach, dyn.Labels} {
+					if a != nil {
+						n.exprs = append(n.exprs, a.Expr)
+					}
+				}
+			}
 		}
 		nodes[n.addr] = n
 	}

@@ -99,8 +99,30 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 		}
 	}
 	diags := r.diags
+	// Static duplicates were reported when decoded; a block a dynamic block
+	// makes can still repeat another's address.
+	seen := map[string]hcl.Range{}
 	for _, nb := range b.Blocks {
-		diags = append(diags, in.evalNestedBlock(img, nb, ctx)...)
+		if nb.Dynamic == nil {
+			seen[nestedKey(nb)] = nb.DeclRange
+		}
+	}
+	for _, nb := range b.Blocks {
+		if nb.Dynamic == nil {
+			diags = append(diags, in.evalNestedBlock(img, nb, ctx)...)
+			continue
+		}
+		made, ctxs, d := in.expandDynamic(nb, ctx)
+		diags = append(diags, d...)
+		for i, m := range made {
+			if prev, ok := seen[nestedKey(m)]; ok {
+				diags = append(diags, duplicateDiag(m.Type+" block", strings.Join(m.Labels, " "), prev, m.LabelRanges[0],
+					"Each path, script and artifact format may appear once per image; the dynamic block makes this one again."))
+				continue
+			}
+			seen[nestedKey(m)] = m.LabelRanges[0]
+			diags = append(diags, in.evalNestedBlock(img, m, ctxs[i])...)
+		}
 	}
 	val := cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(img.Name),

@@ -75,6 +75,17 @@ type NestedBlock struct {
 	LabelRanges []hcl.Range
 	Attrs       hcl.Attributes
 	DeclRange   hcl.Range
+	// Dynamic is set for a `dynamic "TYPE"` block: Labels are then
+	// unknown until it is expanded, and Attrs are its content's.
+	Dynamic *DynamicBlock
+}
+
+// DynamicBlock is what a `dynamic` block adds to the blocks it makes: the
+// collection to iterate, the labels' expression and the iterator's name.
+type DynamicBlock struct {
+	ForEach  *hcl.Attribute
+	Labels   *hcl.Attribute
+	Iterator string
 }
 
 // ModuleCall is a `module "NAME"` block.
@@ -313,28 +324,19 @@ func decodeImageBlock(block *hcl.Block) (*ImageBlock, hcl.Diagnostics) {
 	}
 	seen := map[string]hcl.Range{}
 	for _, nb := range content.Blocks {
-		var schema *hcl.BodySchema
-		switch nb.Type {
-		case blockFile:
-			schema = fileBlockSchema
-		case blockDirectory:
-			schema = directoryBlockSchema
-		case blockSymlink:
-			schema = symlinkBlockSchema
-		case blockScript:
-			schema = scriptBlockSchema
-		case blockArtifact:
-			schema = artifactBlockSchema
+		if nb.Type == blockDynamic {
+			dyn, d := decodeDynamicBlock(nb)
+			diags = append(diags, d...)
+			if dyn != nil {
+				img.Blocks = append(img.Blocks, dyn)
+			}
+			continue
 		}
-		c, d := nb.Body.Content(schema)
+		c, d := nb.Body.Content(nestedBlockSchemas[nb.Type].schema)
 		diags = append(diags, d...)
 		// Two blocks of one address would make steps ambiguous; file,
 		// directory and symlink share the path namespace.
-		ns := nb.Type
-		if nb.Type == blockDirectory || nb.Type == blockSymlink {
-			ns = blockFile
-		}
-		key := ns + "\x00" + strings.Join(nb.Labels, "\x00")
+		key := nestedKey(&NestedBlock{Type: nb.Type, Labels: nb.Labels})
 		if prev, ok := seen[key]; ok {
 			diags = append(diags, duplicateDiag(nb.Type+" block", strings.Join(nb.Labels, " "), prev, nb.DefRange,
 				"Each path, script and artifact format may appear once per image."))
@@ -347,6 +349,62 @@ func decodeImageBlock(block *hcl.Block) (*ImageBlock, hcl.Diagnostics) {
 		})
 	}
 	return img, diags
+}
+
+// decodeDynamicBlock decodes `dynamic "TYPE" { for_each, labels, iterator,
+// content { ... } }` into one unexpanded nested block.
+func decodeDynamicBlock(block *hcl.Block) (*NestedBlock, hcl.Diagnostics) {
+	typ := block.Labels[0]
+	kind, ok := nestedBlockSchemas[typ]
+	if !ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported dynamic block type",
+			Detail: fmt.Sprintf("A dynamic block makes blocks of one of the types an image holds: %s; %q is not one of them.%s",
+				strings.Join(sortedKeys(nestedBlockSchemas), ", "), typ, didYouMean(typ, sortedKeys(nestedBlockSchemas))),
+			Subject: block.LabelRanges[0].Ptr(),
+		}}
+	}
+	content, diags := block.Body.Content(dynamicBlockSchema)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	dyn := &DynamicBlock{ForEach: content.Attributes["for_each"], Labels: content.Attributes["labels"], Iterator: typ}
+	if it, ok := content.Attributes["iterator"]; ok {
+		tr, d := hcl.AbsTraversalForExpr(it.Expr)
+		if d.HasErrors() || len(tr) != 1 {
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid dynamic iterator name",
+				Detail:   "The iterator of a dynamic block is a bare name, like iterator = cloud.",
+				Subject:  it.Expr.Range().Ptr(),
+			})
+		}
+		dyn.Iterator = tr.RootName()
+	}
+	if len(kind.labels) > 0 && dyn.Labels == nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing dynamic block labels",
+			Detail:   fmt.Sprintf("Each %s block has labels (%s): give them with labels = [...], for example labels = [%s.value].", typ, strings.Join(kind.labels, ", "), dyn.Iterator),
+			Subject:  block.Body.MissingItemRange().Ptr(),
+		})
+	}
+	if len(content.Blocks) != 1 {
+		subject := block.Body.MissingItemRange()
+		if len(content.Blocks) > 1 {
+			subject = content.Blocks[1].DefRange
+		}
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid dynamic block content",
+			Detail:   fmt.Sprintf("A dynamic block has exactly one content block, the body of each %s block it makes.", typ),
+			Subject:  subject.Ptr(),
+		})
+	}
+	c, d := content.Blocks[0].Body.Content(kind.schema)
+	diags = append(diags, d...)
+	return &NestedBlock{Type: typ, Attrs: c.Attributes, DeclRange: block.DefRange, Dynamic: dyn}, diags
 }
 
 func decodeModuleBlock(block *hcl.Block) (*ModuleCall, hcl.Diagnostics) {

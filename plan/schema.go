@@ -21,6 +21,8 @@ const (
 	blockSymlink    = "symlink"
 	blockScript     = "script"
 	blockArtifact   = "artifact"
+	blockDynamic    = "dynamic"
+	blockContent    = "content"
 )
 
 var fileSchema = &hcl.BodySchema{
@@ -89,7 +91,31 @@ var imageSchema = &hcl.BodySchema{
 		{Type: blockSymlink, LabelNames: []string{"path"}},
 		{Type: blockScript, LabelNames: []string{"phase", "name"}},
 		{Type: blockArtifact, LabelNames: []string{"format"}},
+		{Type: blockDynamic, LabelNames: []string{"type"}},
 	},
+}
+
+// dynamicBlockSchema is a `dynamic "TYPE"` block, as in Terraform: one TYPE
+// block per element of for_each, made from its content block, with labels
+// evaluated per element.
+var dynamicBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "for_each", Required: true}, {Name: "labels"}, {Name: "iterator"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: blockContent}},
+}
+
+// nestedBlockSchemas are the schemas of the blocks an image holds, and the
+// names of their labels.
+var nestedBlockSchemas = map[string]struct {
+	schema *hcl.BodySchema
+	labels []string
+}{
+	blockFile:      {fileBlockSchema, []string{"path"}},
+	blockDirectory: {directoryBlockSchema, []string{"path"}},
+	blockSymlink:   {symlinkBlockSchema, []string{"path"}},
+	blockScript:    {scriptBlockSchema, []string{"phase", "name"}},
+	blockArtifact:  {artifactBlockSchema, []string{"format"}},
 }
 
 var fileBlockSchema = &hcl.BodySchema{

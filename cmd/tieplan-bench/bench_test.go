@@ -379,3 +379,27 @@ func TestMeasureOrder(t *testing.T) {
 		t.Errorf("failing run: error %v, want the exit status and stderr", err)
 	}
 }
+
+func TestGenMulticloud(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir("../.."); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	if err := genMulticloud(false)(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"mc/main.tie.hcl", "mc/modules/cloud-image/main.tie.hcl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	cmd := multicloudDIB(dir, "")
+	if n := strings.Count(cmd, "disk-image-create -a amd64 -t tar"); n != 5 {
+		t.Errorf("the DIB side runs %d builds; want 5:\n%s", n, cmd)
+	}
+	if !strings.Contains(cmd, "DIB_CLOUD_INIT_DATASOURCES='VMware, OVF'") || strings.Contains(cmd, " vm ") {
+		t.Errorf("the DIB side's builds:\n%s", cmd)
+	}
+}

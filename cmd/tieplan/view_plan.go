@@ -267,6 +267,9 @@ type planDrawing struct {
 	imageAddrs []string
 	// drawn are the step symbols the drawing uses, for the legend.
 	drawn map[plan.Action]bool
+	// shownIn is, for each key of a shared step already drawn, the image
+	// it was drawn in: a later image draws it again only as a count.
+	shownIn map[string]string
 }
 
 type imageDrawing struct {
@@ -278,7 +281,7 @@ type imageDrawing struct {
 }
 
 func newPlanDrawing(p *plan.Plan, workDir string) *planDrawing {
-	d := &planDrawing{workDir: workDir, drawn: map[plan.Action]bool{}}
+	d := &planDrawing{workDir: workDir, drawn: map[plan.Action]bool{}, shownIn: map[string]string{}}
 	for _, ip := range p.Images {
 		d.imageAddrs = append(d.imageAddrs, ip.Addr)
 	}
@@ -489,6 +492,26 @@ func (d *planDrawing) rows(ip *plan.ImagePlan) []stepRow {
 	}
 	for i := 0; i < len(cs); i++ {
 		c := cs[i]
+		// Shared steps drawn in an earlier image: one line, once per run.
+		if first := d.shownBefore(ip, c); first != "" {
+			run := 1
+			for run < len(cs)-i && d.shownBefore(ip, cs[i+run]) == first {
+				run++
+			}
+			once := "built once"
+			if c.Action == plan.ActionRead {
+				once = "evaluated once"
+			}
+			rows = append(rows, stepRow{action: c.Action, label: "… " + plural(run, "shared step"),
+				notes: []string{"as in " + first + " above (" + once + ")"}, diffs: []string{""}})
+			i += run - 1
+			continue
+		}
+		if len(c.SharedWith) > 0 && c.Key != "" && c.Action != plan.ActionReuse && c.Action != plan.ActionRemove {
+			if _, ok := d.shownIn[c.Key]; !ok {
+				d.shownIn[c.Key] = ip.Addr
+			}
+		}
 		run := 1
 		key := d.collapseKey(ip, c)
 		if key != "" {
@@ -522,6 +545,17 @@ func (d *planDrawing) rows(ip *plan.ImagePlan) []stepRow {
 		}
 	}
 	return rows
+}
+
+// shownBefore is the other image a shared step was already drawn in, or "".
+func (d *planDrawing) shownBefore(ip *plan.ImagePlan, c *plan.Change) string {
+	if c.Key == "" || c.Kind == plan.StepArtifact || len(c.SharedWith) == 0 {
+		return ""
+	}
+	if in := d.shownIn[c.Key]; in != ip.Addr {
+		return in
+	}
+	return ""
 }
 
 // collapseKey is the same for neighbouring changes drawn as one run, and
