@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 // examplesDir is the repository's examples directory.
 var examplesDir, _ = filepath.Abs("../../examples")
 
+// elementsDir is tieplan's own elements, as DIB reads them.
+var elementsDir, _ = filepath.Abs("../../elements")
+
 // TestScript runs the CLI scenarios in testdata/script/*.txtar.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -36,6 +39,7 @@ func TestScript(t *testing.T) {
 			e.Setenv("TIEPLAN_CACHE_DIR", e.WorkDir+"/.cache")
 			// Scripts exercise the real examples in place.
 			e.Setenv("EXAMPLES", examplesDir)
+			e.Setenv("TIEPLAN_ELEMENTS", elementsDir)
 			return nil
 		},
 	})
