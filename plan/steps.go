@@ -213,6 +213,9 @@ func (b *stepBuilder) add(s *Step, fields map[string]interface{}, withEnv bool) 
 var perImageVars = map[string][]string{
 	"IMAGE_NAME":    {"IMAGE_NAME", "_LIB"},
 	"IMAGE_ELEMENT": {"IMAGE_ELEMENT", "get_image_element_array", "_LIB", "element-info"},
+	// The running tieplan binary, which only a step that mentions it sees
+	// (its digest is keyed, lazily: see envFor).
+	SelfBinaryVar: {SelfBinaryVar},
 	// What disk-image-create exports from the block-device layout.
 	"DIB_ROOT_LABEL":  {"DIB_ROOT_LABEL"},
 	"DIB_ROOT_FSTYPE": {"DIB_ROOT_FSTYPE"},
@@ -234,8 +237,15 @@ func (b *stepBuilder) envFor(text []byte) map[string]string {
 			delete(env, name)
 		}
 	}
+	if env[SelfBinaryVar] == selfPlaceholder {
+		env[SelfBinaryVar] = selfDigest()
+	}
 	return env
 }
+
+// selfPlaceholder stands for the running binary's digest until a step
+// that sees it is keyed: hashing the binary costs more than most plans.
+const selfPlaceholder = "(this tieplan)"
 
 // envDMentions reports whether any environment.d file mentions s.
 func (b *stepBuilder) envDMentions(s string) bool {
@@ -423,6 +433,9 @@ func (b *stepBuilder) scriptEnv() map[string]string {
 	env["IMAGE_ELEMENT"] = strings.Join(names, " ")
 	for k, v := range LayoutEnv(b.ri) {
 		env[k] = v
+	}
+	if SelfBinary(b.img.Arch) != "" {
+		env[SelfBinaryVar] = selfPlaceholder
 	}
 	for k, v := range b.img.Env {
 		if v.Sensitive {

@@ -69,6 +69,9 @@ func Env(ri *plan.ResolvedImage, phase string, p Paths) []string {
 	for k, v := range plan.LayoutEnv(ri) {
 		env[k] = v
 	}
+	if self := plan.SelfBinary(img.Arch); self != "" {
+		env[plan.SelfBinaryVar] = self
+	}
 	for k, v := range img.Env {
 		env[k] = v.Value
 	}
