@@ -22,8 +22,10 @@ build:
 	$(GO) build -o bin/tieplan ./cmd/tieplan
 
 ## test: deps, gofmt check, go vet, then every test
+# The real builds (debootstrap, DIB, qemu boots) take about 15 minutes on 2
+# cores, over go test's default 10-minute timeout.
 test: deps fmtcheck vet
-	$(GO) test ./...
+	$(GO) test -timeout 45m ./...
 
 ## test-short: the quick tests only (go test -short)
 test-short:
