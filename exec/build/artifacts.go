@@ -87,16 +87,9 @@ func (e *Executor) oci(ctx context.Context, img *Image, step *plan.Step, lower [
 	return nil
 }
 
-// ociPlatforms are the OCI architecture and variant of each architecture an
-// image may target (plan.Arches).
-var ociPlatforms = map[string][2]string{
-	"amd64": {"amd64", ""}, "x86_64": {"amd64", ""},
-	"i386":  {"386", ""},
-	"arm64": {"arm64", "v8"}, "aarch64": {"arm64", "v8"},
-	"armhf":   {"arm", "v7"},
-	"ppc64el": {"ppc64le", ""}, "ppc64le": {"ppc64le", ""},
-	"s390x": {"s390x", ""},
-}
+// ociVariants are the OCI variants of the architectures that have one,
+// by OCI (Go) architecture name (plan.GoArch).
+var ociVariants = map[string]string{"arm64": "v8", "arm": "v7"}
 
 // ociEpoch is every time an OCI artifact records.
 var ociEpoch = v1.Time{Time: time.Unix(0, 0).UTC()}
@@ -129,8 +122,8 @@ func ociRefName(name string) string {
 // for linux on arch (a plan.Arches name) running /bin/sh, every time the
 // epoch; its index names it ref.
 func writeOCILayout(dir, layerPath, arch, ref string) error {
-	platform, ok := ociPlatforms[arch]
-	if !ok {
+	ociArch := plan.GoArch(arch)
+	if ociArch == "" {
 		return fmt.Errorf("no OCI architecture for %s", arch)
 	}
 	layer, err := tarball.LayerFromFile(layerPath, tarball.WithMediaType(types.OCILayer))
@@ -152,7 +145,7 @@ func writeOCILayout(dir, layerPath, arch, ref string) error {
 	}
 	cf = cf.DeepCopy()
 	cf.Created = ociEpoch
-	cf.OS, cf.Architecture, cf.Variant = "linux", platform[0], platform[1]
+	cf.OS, cf.Architecture, cf.Variant = "linux", ociArch, ociVariants[ociArch]
 	cf.Config.Cmd = []string{"/bin/sh"}
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	image, err = mutate.ConfigFile(image, cf)
@@ -168,7 +161,7 @@ func writeOCILayout(dir, layerPath, arch, ref string) error {
 		// (ctr import, nerdctl load) by the second.
 		"org.opencontainers.image.ref.name": ref,
 		"io.containerd.image.name":          ref,
-	}), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: platform[0], Variant: platform[1]}))
+	}), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: ociArch, Variant: ociVariants[ociArch]}))
 }
 
 // tarDir writes a tar of the regular files and directories under dir to

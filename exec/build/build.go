@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -261,18 +260,19 @@ func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error
 	if b == nil {
 		return fmt.Errorf("no base %s", step.Name)
 	}
-	var cmd *exec.Cmd
+	var name string
+	var args []string
 	switch b.Kind {
 	case "tarball":
 		if b.Path == "" {
 			return fmt.Errorf("tarball bases from a URL: %w", ErrUnsupported)
 		}
 		// GNU tar refuses members with ".." and strips leading "/".
-		cmd = exec.CommandContext(ctx, "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", b.Path, "-C", tree)
+		name, args = "tar", []string{"--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", b.Path, "-C", tree}
 	case "directory":
-		cmd = exec.CommandContext(ctx, "cp", "-a", b.Path+"/.", tree)
+		name, args = "cp", []string{"-a", b.Path + "/.", tree}
 	case "debootstrap":
-		args := []string{"--variant=" + b.Variant, "--components=" + strings.Join(b.Components, ",")}
+		args = []string{"--variant=" + b.Variant, "--components=" + strings.Join(b.Components, ",")}
 		if len(b.Include) > 0 {
 			args = append(args, "--include="+strings.Join(b.Include, ","))
 		}
@@ -281,17 +281,13 @@ func (e *Executor) base(ctx context.Context, step *plan.Step, tree string) error
 		}
 		img := e.Images[step.Image].Resolved.Image
 		args = append(args, "--arch="+img.Arch, b.Suite, tree, b.Mirror)
-		cmd = exec.CommandContext(ctx, "debootstrap", args...)
+		name = "debootstrap"
 	default:
 		return fmt.Errorf("base kind %s: %w", b.Kind, ErrUnsupported)
 	}
 	out := e.log(step)
 	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
-	}
-	return nil
+	return command(ctx, out, nil, name, args...)
 }
 
 // finaliseCleanup is what DIB's finalise_base does after cleanup.d: empty
@@ -450,7 +446,7 @@ if [ "$size" = auto ]; then
 fi
 truncate -s "$size" %[3]s
 mkfs.%[4]s -q -F -L %[5]s -d "$TIEPLAN_ROOT" %[3]s
-`, size, diskUnit(img)/1024, raw, root.Type, shellQuote(root.Label))
+`, size, diskUnit(img)/1024, raw, root.Type, dibenv.ShellQuote(root.Label))
 	spec.Argv = []string{"/bin/sh", "-c", script}
 	if err := e.run(ctx, step, spec); err != nil {
 		os.Remove(raw)
@@ -470,8 +466,6 @@ func diskUnit(img *Image) int64 {
 	}
 	return 1 << 20
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // treeDigest digests a result tree by path, type, mode, owner, link target
 // and content, never by mtime.

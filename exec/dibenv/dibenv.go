@@ -112,10 +112,10 @@ func Command(hooks, phase, script string, envFiles []string, haveBash bool) []st
 	}
 	for _, f := range envFiles {
 		p := path.Join(hooks, "environment.d", f)
-		fmt.Fprintf(&b, "set -o xtrace\n. %s\nset +o xtrace\n", shellQuote(p))
+		fmt.Fprintf(&b, "set -o xtrace\n. %s\nset +o xtrace\n", ShellQuote(p))
 	}
 	target := path.Join(hooks, phase, script)
-	fmt.Fprintf(&b, "echo \"dib-run-parts Running %s\" >&2\nexec %s\n", target, shellQuote(target))
+	fmt.Fprintf(&b, "echo \"dib-run-parts Running %s\" >&2\nexec %s\n", target, ShellQuote(target))
 	shell := "/bin/sh"
 	if haveBash {
 		shell = "/bin/bash"
@@ -123,6 +123,7 @@ func Command(hooks, phase, script string, envFiles []string, haveBash bool) []st
 	return []string{shell, "-c", b.String()}
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s as one word for sh.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
