@@ -35,7 +35,10 @@ type Settings struct {
 	Parallelism int
 	// MaxAge turns cached layers older than it into rebuilds (they may hold
 	// stale packages from the network); 0 means no limit.
-	MaxAge    time.Duration
+	MaxAge time.Duration
+	// Backend is the backend block's settings; nil when there is none
+	// (local). ResolveBackend applies the command line's overrides.
+	Backend   *Backend
 	DeclRange hcl.Range
 }
 

@@ -114,6 +114,9 @@ func summarize(cfg *plan.Config) string {
 		fmt.Fprintf(&b, "  cache_dir = %s\n", rel(s.CacheDir))
 	}
 	fmt.Fprintf(&b, "  parallelism = %d\n", s.Parallelism)
+	if s.Backend != nil {
+		fmt.Fprintf(&b, "  backend = %s compression=%s insecure=%v\n", s.Backend, s.Backend.Compression, s.Backend.Insecure)
+	}
 
 	for _, name := range sortedKeys(cfg.Variables) {
 		fmt.Fprintf(&b, "variable %s = %s\n", name, ctyString(cfg.Variables[name]))
@@ -1066,6 +1069,7 @@ locals {
 func TestValidConfigsCoverage(t *testing.T) {
 	want := []string{
 		"tieplan.required_version", "tieplan.element_paths", "tieplan.cache_dir", "tieplan.parallelism", "tieplan.max_age",
+		"tieplan.backend.repository", "tieplan.backend.compression", "tieplan.backend.insecure",
 		"variable.type", "variable.default", "variable.description", "variable.sensitive", "variable.nullable",
 		"variable.validation.condition", "variable.validation.error_message",
 		"locals",

@@ -39,7 +39,9 @@ type Module struct {
 
 // TieplanBlock is the `tieplan` settings block, kept unevaluated.
 type TieplanBlock struct {
-	Attrs     hcl.Attributes
+	Attrs hcl.Attributes
+	// Backend is the backend block, if any.
+	Backend   *hcl.Block
 	DeclRange hcl.Range
 }
 
@@ -235,6 +237,14 @@ func (m *Module) decodeFile(f *hcl.File) hcl.Diagnostics {
 			content, d := block.Body.Content(tieplanSchema)
 			diags = append(diags, d...)
 			m.Tieplan = &TieplanBlock{Attrs: content.Attributes, DeclRange: block.DefRange}
+			for _, b := range content.Blocks {
+				if m.Tieplan.Backend != nil {
+					diags = append(diags, duplicateDiag("backend block", "", m.Tieplan.Backend.DefRange, b.DefRange,
+						"A configuration has one backend: remove one of the blocks."))
+					continue
+				}
+				m.Tieplan.Backend = b
+			}
 		case blockVariable:
 			v, d := decodeVariableBlock(block)
 			diags = append(diags, d...)

@@ -23,6 +23,7 @@ const (
 	blockArtifact   = "artifact"
 	blockDynamic    = "dynamic"
 	blockContent    = "content"
+	blockBackend    = "backend"
 )
 
 var fileSchema = &hcl.BodySchema{
@@ -44,6 +45,17 @@ var tieplanSchema = &hcl.BodySchema{
 		{Name: "cache_dir"},
 		{Name: "parallelism"},
 		{Name: "max_age"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: blockBackend, LabelNames: []string{"type"}}},
+}
+
+// backendSchema is the union of every backend type's arguments; the
+// decoder says which belong to which type.
+var backendSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "repository"},
+		{Name: "compression"},
+		{Name: "insecure"},
 	},
 }
 

@@ -84,6 +84,14 @@ func checkModuleSettings(m *Module) hcl.Diagnostics {
 			})
 		}
 	}
+	if b := m.Tieplan.Backend; b != nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Backend not allowed in a module",
+			Detail:   "Where layers and state are shared applies to a whole run, so only the root configuration may declare a backend. Move the backend block to the root module's tieplan block.",
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
 	return diags
 }
 
@@ -123,6 +131,11 @@ func decodeSettings(root *Module, ctx *hcl.EvalContext) (*Settings, hcl.Diagnost
 		} else {
 			s.Parallelism = int(n)
 		}
+	}
+	if root.Tieplan.Backend != nil {
+		b, d := decodeBackend(root.Tieplan.Backend)
+		r.diags = append(r.diags, d...)
+		s.Backend = b
 	}
 	return s, r.diags
 }

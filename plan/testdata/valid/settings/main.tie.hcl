@@ -5,6 +5,12 @@ tieplan {
   cache_dir        = ".cache/tieplan"
   parallelism      = 4
   max_age          = "30d"
+
+  backend "oci" {
+    repository  = "registry.example.com:5000/team/tieplan-cache"
+    compression = "gzip"
+    insecure    = true
+  }
 }
 
 image "main" {
