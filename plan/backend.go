@@ -113,7 +113,6 @@ func (b *Backend) check() error {
 	return nil
 }
 
-
 // ResolveBackend applies the overrides CI uses to the configuration's
 // backend: TIEPLAN_BACKEND ("local" or "oci://HOST[:PORT]/PATH"), then each
 // -backend-config KEY=VALUE (repository, compression, insecure), which win.
