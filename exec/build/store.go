@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/tieplan/tieplan/exec/store"
@@ -22,6 +23,16 @@ type Store struct {
 var _ walk.Store = (*Store)(nil)
 
 func (s *Store) Has(key string) bool { _, ok := s.Dir.Lookup(key); return ok }
+
+// Fetch checks the layers are in the local cache.
+func (s *Store) Fetch(ctx context.Context, keys []string) error {
+	for _, k := range keys {
+		if _, ok := s.Dir.Lookup(k); !ok {
+			return fmt.Errorf("layer %s is not in the cache", k)
+		}
+	}
+	return nil
+}
 
 func (s *Store) Lock(ctx context.Context, key string) (func(), error) { return s.Dir.LockKey(ctx, key) }
 

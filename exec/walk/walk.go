@@ -26,9 +26,17 @@ type Staged interface {
 	Discard()
 }
 
-// Store keeps committed layers by key.
+// Store keeps committed layers by key. A store backed by a remote cache
+// reports remote layers in Has and makes them local in Fetch, only when a
+// step is about to run on them or an artifact is to be exported from them.
 type Store interface {
+	// Has reports whether the layer is committed, locally or remotely.
 	Has(key string) bool
+	// Fetch makes the layers with keys local. A layer that cannot be
+	// fetched (its pull failed or did not verify) is forgotten, so Has
+	// reports false for it from then on, and Fetch returns a *FetchError
+	// naming it: the walk then rebuilds it.
+	Fetch(ctx context.Context, keys []string) error
 	// Lock serialises the building of one key across walkers and processes.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 	Commit(key string, s Staged) error
@@ -101,6 +109,15 @@ type StepError struct {
 	Err         error
 }
 
+// FetchError names layers a store could not fetch.
+type FetchError struct {
+	Keys []string
+	Err  error
+}
+
+func (e *FetchError) Error() string { return fmt.Sprintf("fetching %d layer(s): %v", len(e.Keys), e.Err) }
+func (e *FetchError) Unwrap() error { return e.Err }
+
 func (e *StepError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Image, e.Step, e.Err) }
 func (e *StepError) Unwrap() error { return e.Err }
 
@@ -149,20 +166,60 @@ func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts
 }
 
 // walkImage walks one chain, re-keying steps whose parent's effective key
-// differs from the one the plan keyed them on.
+// differs from the one the plan keyed them on. A layer the store fails to
+// fetch sends the walk back to that step, which then runs.
 func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event), replace []string) *ImageResult {
 	r := &ImageResult{Addr: img.Image.Image.Addr}
-	var lower []string // layers of the steps so far, top-most first
-	parent := ""       // effective key of the last layer step
-	force := slices.Contains(replace, r.Addr)
-	for _, s := range img.Chain {
-		// A replaced step rebuilds the layer steps after it too: their
-		// keys stay, their parent's content does not.
-		force = force || slices.Contains(replace, s.Addr)
+	defer func() {
+		r.Executed, r.Cached = 0, 0
+		for _, s := range r.Steps {
+			if s.Cached {
+				r.Cached++
+			} else {
+				r.Executed++
+			}
+		}
+	}()
+	imageForced := slices.Contains(replace, r.Addr)
+	for i := 0; ; i++ {
+		if i == len(img.Chain) {
+			// The artifacts are exported from their layers: those reused
+			// must be local.
+			var arts []string
+			for j, s := range img.Chain {
+				if s.Kind == plan.StepArtifact && r.Steps[j].Cached {
+					arts = append(arts, r.Steps[j].Key)
+				}
+			}
+			err := st.Fetch(ctx, arts)
+			if back, ok := rewind(r, err); ok {
+				i = back - 1
+				continue
+			}
+			if err != nil {
+				r.Err = err
+			}
+			return r
+		}
+		s := img.Chain[i]
 		if err := ctx.Err(); err != nil {
 			r.Err = err
 			return r
 		}
+		// The effective parent and the layers below are those of the
+		// steps walked so far (possibly rewound).
+		parent, lower := "", []string(nil)
+		force := imageForced
+		for j, done := range r.Steps {
+			force = force || slices.Contains(replace, img.Chain[j].Addr)
+			if img.Chain[j].Kind != plan.StepArtifact {
+				parent = done.Key
+				lower = append([]string{done.Key}, lower...)
+			}
+		}
+		// A replaced step rebuilds the layer steps after it too: their
+		// keys stay, their parent's content does not.
+		force = force || slices.Contains(replace, s.Addr)
 		// The input key comes from the pre-image on the effective parent:
 		// s.Key may already be a prediction (plan.Predict sets a
 		// host-reading step's Key to the output key it expects).
@@ -173,26 +230,38 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 			key = in.Key()
 		}
 		res, err := runStep(ctx, img, s, key, lower, ex, st, emit, force)
+		if back, ok := rewind(r, err); ok {
+			i = back - 1
+			continue
+		}
 		if err != nil {
 			r.Err = &StepError{Image: r.Addr, Step: s.Addr, Err: err}
 			emit(Event{Type: EventStepFailed, Image: r.Addr, Step: s.Addr, Key: key, Err: err})
 			return r
 		}
 		r.Steps = append(r.Steps, res)
-		if res.Cached {
-			r.Cached++
-		} else {
-			r.Executed++
-		}
-		if s.Kind != plan.StepArtifact {
-			parent = res.Key
-			lower = append([]string{st.Tree(res.Key)}, lower...)
-		}
 	}
-	return r
 }
 
-func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lower []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
+// rewind handles a failed fetch: it drops the results from the first
+// step whose layer could not be fetched on, and returns that step's index.
+func rewind(r *ImageResult, err error) (int, bool) {
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		return 0, false
+	}
+	for j, s := range r.Steps {
+		if slices.Contains(fe.Keys, s.Key) {
+			r.Steps = r.Steps[:j]
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// runStep reuses or runs one step; lowerKeys are the keys of the layers
+// below it, top-most first.
+func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lowerKeys []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
 	image := img.Image.Image.Addr
 	res := StepResult{Addr: s.Addr, Key: key}
 	reuse := !s.ReadsHost && !force
@@ -211,6 +280,13 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 		res.Cached = true
 		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
 		return res, nil
+	}
+	if err := st.Fetch(ctx, lowerKeys); err != nil {
+		return res, err
+	}
+	lower := make([]string, len(lowerKeys))
+	for i, k := range lowerKeys {
+		lower[i] = st.Tree(k)
 	}
 	emit(Event{Type: EventStepStart, Image: image, Step: s.Addr, Key: key})
 	start := time.Now()

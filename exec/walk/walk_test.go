@@ -16,26 +16,37 @@ import (
 var _ = flag.Bool("update", false, "unused: no golden files here")
 
 // chain builds an image's steps the way plan does: each pre-image names
-// its parent's key. Names starting with "<" read the host.
+// its parent's key. Names starting with "<" read the host, those starting
+// with "@" are artifacts.
 func chain(image string, names ...string) *plan.Steps {
 	img := &plan.Steps{Image: &plan.ResolvedImage{Image: &plan.Image{Addr: image}}}
 	parent := ""
 	for _, n := range names {
 		reads := strings.HasPrefix(n, "<")
-		n = strings.TrimPrefix(n, "<")
+		kind := plan.StepScript
+		if strings.HasPrefix(n, "@") {
+			kind = plan.StepArtifact
+		}
+		n = strings.TrimLeft(n, "<@")
 		pi := &plan.PreImage{Type: "tieplan.step.script.v1", Schema: 1, Parent: parent, Fields: map[string]interface{}{"name": n}}
-		s := &plan.Step{Addr: image + ".step[" + n + "]", Image: image, Kind: plan.StepScript, Name: n, ReadsHost: reads, PreImage: pi, Key: pi.Key()}
+		s := &plan.Step{Addr: image + ".step[" + n + "]", Image: image, Kind: kind, Name: n, ReadsHost: reads, PreImage: pi, Key: pi.Key()}
 		img.Chain = append(img.Chain, s)
-		parent = s.Key
+		if kind != plan.StepArtifact {
+			parent = s.Key
+		}
 	}
 	return img
 }
 
-// memStore is a Store in memory.
+// memStore is a Store in memory. Layers in remote are fetched on demand,
+// except those in broken, whose fetch fails.
 type memStore struct {
-	mu     sync.Mutex
-	layers map[string]string
-	locks  map[string]*sync.Mutex
+	mu      sync.Mutex
+	layers  map[string]string
+	locks   map[string]*sync.Mutex
+	remote  map[string]string
+	broken  map[string]bool
+	fetched []string
 }
 
 func newMemStore() *memStore {
@@ -46,7 +57,34 @@ func (m *memStore) Has(key string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.layers[key]
-	return ok
+	_, remote := m.remote[key]
+	return ok || remote
+}
+
+func (m *memStore) Fetch(ctx context.Context, keys []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var failed []string
+	for _, k := range keys {
+		if _, ok := m.layers[k]; ok {
+			continue
+		}
+		if m.broken[k] {
+			delete(m.remote, k)
+			failed = append(failed, k)
+			continue
+		}
+		c, ok := m.remote[k]
+		if !ok {
+			return fmt.Errorf("fetching %s: not in the store", k)
+		}
+		m.layers[k] = c
+		m.fetched = append(m.fetched, k)
+	}
+	if len(failed) > 0 {
+		return &FetchError{Keys: failed, Err: errors.New("digest mismatch")}
+	}
+	return nil
 }
 
 func (m *memStore) Lock(ctx context.Context, key string) (func(), error) {
@@ -324,5 +362,70 @@ func TestReplace(t *testing.T) {
 				t.Errorf("replace %v: %s has no layer after the walk", tc.replace, s.Addr)
 			}
 		}
+	}
+}
+
+// TestRemoteLayersFetchedOnlyWhenNeeded: a fresh store whose layers are
+// all remote fetches nothing but the artifact's layer; a layer whose fetch
+// fails is rebuilt, with nothing else.
+func TestRemoteLayersFetchedOnlyWhenNeeded(t *testing.T) {
+	img := chain("image.a", "root", "install", "post", "@tar")
+	built := newMemStore()
+	if _, err := Walk(context.Background(), []*plan.Steps{img}, &counter{}, built, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) string { return img.Chain[i].Key }
+	tests := []struct {
+		name     string
+		broken   []int
+		executed []string
+		fetched  []int
+	}{
+		{name: "all remote", fetched: []int{3}},
+		{name: "artifact layer broken", broken: []int{3}, executed: []string{"tar"}, fetched: []int{2, 1, 0}},
+		{name: "artifact and a lower layer broken", broken: []int{3, 1}, executed: []string{"install", "tar"}, fetched: []int{2, 0}},
+		{name: "unneeded layer broken", broken: []int{1}, fetched: []int{3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newMemStore()
+			st.remote, st.broken = map[string]string{}, map[string]bool{}
+			for k, v := range built.layers {
+				st.remote[k] = v
+			}
+			for _, i := range tt.broken {
+				st.broken[key(i)] = true
+			}
+			ex := &counter{}
+			res, err := Walk(context.Background(), []*plan.Steps{img}, ex, st, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var executed []string
+			for _, s := range img.Chain {
+				if ex.count(s.Addr) > 0 {
+					executed = append(executed, s.Name)
+				}
+			}
+			var fetched []int
+			for _, k := range st.fetched {
+				for i := range img.Chain {
+					if key(i) == k {
+						fetched = append(fetched, i)
+					}
+				}
+			}
+			if fmt.Sprint(executed) != fmt.Sprint(tt.executed) || fmt.Sprint(fetched) != fmt.Sprint(tt.fetched) {
+				t.Errorf("executed %v, fetched %v; want %v, %v", executed, fetched, tt.executed, tt.fetched)
+			}
+			if len(res[0].Steps) != len(img.Chain) || res[0].Executed != len(tt.executed) {
+				t.Errorf("result: %d steps, %d executed", len(res[0].Steps), res[0].Executed)
+			}
+			for i, s := range res[0].Steps {
+				if s.Key != key(i) {
+					t.Errorf("step %d key %s, want %s", i, s.Key, key(i))
+				}
+			}
+		})
 	}
 }

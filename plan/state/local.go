@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,6 +144,34 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 	}
 	if err := atomicfile.Write(l.StatePath(), data); err != nil {
 		return fmt.Errorf("writing state: %w", err)
+	}
+	return nil
+}
+
+// Mirror replaces state.json with s, whatever its serial, keeping the
+// replaced file as the backup. It is for a remote backend's local copy: the
+// remote document is the authority, and the copy only follows it (so plan
+// can go on, with a warning, while the registry is unreachable).
+func (l *Local) Mirror(ctx context.Context, s *State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := Encode(s)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return fmt.Errorf("writing the state's local copy: %w", err)
+	}
+	if old, err := os.ReadFile(l.StatePath()); err == nil && !bytes.Equal(old, data) {
+		if err := atomicfile.Write(l.BackupPath(), old); err != nil {
+			return fmt.Errorf("writing state backup: %w", err)
+		}
+	}
+	if err := atomicfile.Write(l.StatePath(), data); err != nil {
+		return fmt.Errorf("writing the state's local copy: %w", err)
 	}
 	return nil
 }

@@ -387,3 +387,32 @@ func TestWriteAtomicFailure(t *testing.T) {
 		t.Errorf("target directory (-want +got):\n%s", diff)
 	}
 }
+
+func TestMirrorReplacesWhateverTheSerial(t *testing.T) {
+	l := NewLocal(t.TempDir())
+	ctx := context.Background()
+	first := New()
+	first.Serial = 1
+	if err := l.Write(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	remote := New()
+	remote.Serial = 7
+	if err := l.Mirror(ctx, remote); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Lineage != remote.Lineage || got.Serial != 7 {
+		t.Errorf("after Mirror: lineage %s serial %d, want %s 7", got.Lineage, got.Serial, remote.Lineage)
+	}
+	backup, err := os.ReadFile(l.BackupPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old, err := Decode(backup); err != nil || old.Lineage != first.Lineage {
+		t.Errorf("backup is not the replaced state: %v", err)
+	}
+}
