@@ -59,6 +59,9 @@ func buildEveryType(t *testing.T, tree string) {
 	must(t, os.Symlink("../usr/bin/ping", j("etc/rel")))
 	must(t, os.Lchown(j("etc/rel"), 5, 6))
 	must(t, unix.Mknod(j("gone"), unix.S_IFCHR, 0))
+	// overlayfs links its whiteouts to one shared inode; they travel as
+	// devices, not as hardlinks.
+	must(t, os.Link(j("gone"), j("gone2")))
 	must(t, unix.Mknod(j("null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 	must(t, unix.Chmod(j("null"), 0o666))
 	must(t, unix.Mknod(j("loop0"), unix.S_IFBLK|0o660, int(unix.Mkdev(7, 0))))
@@ -116,7 +119,6 @@ func readTreeInfo(t *testing.T, tree string) map[string]treeInfo {
 		return nil
 	})
 	must(t, err)
-	delete(out, ".") // its mtime is the import's
 	return out
 }
 
@@ -163,8 +165,10 @@ func TestArchiveRoundTrip(t *testing.T) {
 	if h := hdrs["etc/b"]; h.Typeflag != tar.TypeLink || h.Linkname != "etc/a" {
 		t.Errorf("etc/b: type %q to %q, want a hardlink to etc/a", h.Typeflag, h.Linkname)
 	}
-	if h := hdrs["gone"]; h.Typeflag != tar.TypeChar || h.Devmajor != 0 || h.Devminor != 0 {
-		t.Errorf("whiteout: type %q %d:%d", h.Typeflag, h.Devmajor, h.Devminor)
+	for _, name := range []string{"gone", "gone2"} {
+		if h := hdrs[name]; h.Typeflag != tar.TypeChar || h.Devmajor != 0 || h.Devminor != 0 {
+			t.Errorf("whiteout %s: type %q %d:%d", name, h.Typeflag, h.Devmajor, h.Devminor)
+		}
 	}
 	if h := hdrs["opt"]; h.PAXRecords["SCHILY.xattr."+opaqueXattr] != "y" {
 		t.Errorf("opt's PAX records: %q", h.PAXRecords)
