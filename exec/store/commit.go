@@ -110,6 +110,13 @@ func (d Dir) Discard(staged string) error {
 // (another apply committed it first), staged is deleted and the existing
 // layer's info returned.
 func (d Dir) Commit(key string, staged string) (LayerInfo, error) {
+	return d.commit(key, staged, nil)
+}
+
+// commit is Commit with check, when not nil, run on the scanned entries
+// before anything is written: ImportArchive compares them with the pushed
+// manifest there, so the tree is hashed once.
+func (d Dir) commit(key string, staged string, check func([]Entry) error) (LayerInfo, error) {
 	if err := checkKey(key); err != nil {
 		return LayerInfo{}, err
 	}
@@ -141,6 +148,11 @@ func (d Dir) Commit(key string, staged string) (LayerInfo, error) {
 	entries, err := scanTree(tree, false)
 	if err != nil {
 		return LayerInfo{}, fmt.Errorf("committing %s: %w", key, err)
+	}
+	if check != nil {
+		if err := check(entries); err != nil {
+			return LayerInfo{}, err
+		}
 	}
 	// One syncfs makes the whole tree durable before the manifest is
 	// written: a layer holds thousands of files, and an fsync each cost

@@ -28,7 +28,10 @@
 //
 // plan looks layers up to decide what to reuse; apply builds a step under
 // LockKey into a Stage directory, Commits it, and holds the layers it reads
-// with Use.
+// with Use. For a remote cache, WriteArchive and Files export a layer as a
+// PAX tar of its tree with its JSON files beside it; ImportArchive extracts
+// such an untrusted archive into a staging directory, never writing outside
+// it, and commits it only if the tree matches the pushed manifest.
 //
 // # Crash safety
 //
