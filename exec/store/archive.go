@@ -24,6 +24,15 @@ import (
 // numeric only; xattrs travel as SCHILY.xattr records; the manifest,
 // layer.json and mounts.json travel beside it (Files).
 
+// portableXattr reports whether an xattr travels with a layer. overlayfs
+// keeps bookkeeping of the upper directory it wrote in trusted.overlay.*
+// (uuid, impure, origin), meaningless anywhere else, and reads redirect,
+// origin and metacopy to find content in other layers: of its xattrs only
+// opaque is part of a layer's content.
+func portableXattr(name string) bool {
+	return !strings.HasPrefix(name, "trusted.") || name == "trusted.overlay.opaque"
+}
+
 // xattrPAXPrefix prefixes the PAX records that carry extended attributes,
 // as GNU and BSD tar write them.
 const xattrPAXPrefix = "SCHILY.xattr."
@@ -213,11 +222,14 @@ func (aw *archiveWriter) add(p, name string) error {
 	if err != nil {
 		return err
 	}
-	if len(xattrs) > 0 {
-		hdr.PAXRecords = map[string]string{}
-		for k, v := range xattrs {
-			hdr.PAXRecords[xattrPAXPrefix+k] = v
+	for k, v := range xattrs {
+		if !portableXattr(k) {
+			continue
 		}
+		if hdr.PAXRecords == nil {
+			hdr.PAXRecords = map[string]string{}
+		}
+		hdr.PAXRecords[xattrPAXPrefix+k] = v
 	}
 	if err := aw.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -510,6 +522,9 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header, first bool) error {
 		if attr, ok := strings.CutPrefix(k, xattrPAXPrefix); ok {
 			if attr == "" || strings.ContainsRune(attr, 0) {
 				return bad("invalid xattr name %q", attr)
+			}
+			if !portableXattr(attr) {
+				return bad("xattr %q is not one a layer archive carries", attr)
 			}
 			xattrs = append(xattrs, attr)
 		}
