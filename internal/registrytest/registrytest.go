@@ -128,7 +128,7 @@ func StartT(t testing.TB, opts Options) *Server {
 			t.Errorf("stopping registry: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("registry log:\n%s", s.Log())
+			t.Logf("registry log (last %d lines):\n%s", logTail, tail(s.Log(), logTail))
 		}
 	})
 	return s
@@ -243,6 +243,18 @@ func (s *Server) Restart() error {
 // Log is everything the registry has written to stdout and stderr, over
 // all its runs.
 func (s *Server) Log() string { return s.log.String() }
+
+// logTail is how much of the registry's log a failed test shows: its
+// access log repeats every request, so all of it drowns the failure.
+const logTail = 40
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
