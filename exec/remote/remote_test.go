@@ -501,3 +501,20 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryRefusesManifestWithMissingBlob checks the registry behaviour
+// PushLayer's crash safety rests on.
+func TestRegistryRefusesManifestWithMissingBlob(t *testing.T) {
+	srv := registrytest.StartT(t, registrytest.Options{})
+	ctx := context.Background()
+	r := open(t, srv, Options{})
+	cfg, err := r.uploadBlob(ctx, []byte(`{"key":"x"}`), MediaTypeLayerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, _ := descriptor([]byte("never uploaded"), MediaTypeLayerTarZstd)
+	raw, _, _ := encodeManifest(cfg, []v1.Descriptor{missing}, nil)
+	if err := r.putManifest(ctx, "layer-missing", raw); err == nil || !strings.Contains(err.Error(), "MANIFEST_BLOB_UNKNOWN") {
+		t.Fatalf("PUT of a manifest naming a missing blob = %v, want MANIFEST_BLOB_UNKNOWN", err)
+	}
+}
