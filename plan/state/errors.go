@@ -14,9 +14,15 @@ type CorruptError struct {
 	// a file (Decode).
 	Path string
 	Err  error
+	// Recovery, when set, replaces the advice about Local's backup file,
+	// for backends that keep none.
+	Recovery string
 }
 
 func (e *CorruptError) Error() string {
+	if e.Recovery != "" {
+		return fmt.Sprintf("state %s is corrupt: %v\n\n%s", e.Path, e.Err, e.Recovery)
+	}
 	path := e.Path
 	if path == "" {
 		path = stateFile
@@ -61,9 +67,25 @@ type ConflictError struct {
 	// Lineage and Serial describe the refused state.
 	Lineage string
 	Serial  uint64
+	// Writer and WrittenAt name who wrote the stored state and when, when
+	// the backend records it (the remote backend does; Local does not).
+	Writer    string
+	WrittenAt time.Time
 }
 
 func (e *ConflictError) Error() string {
+	msg := e.message()
+	if e.Writer != "" {
+		msg += fmt.Sprintf("\nThe stored state (serial %d) was written by %s", e.StoredSerial, e.Writer)
+		if !e.WrittenAt.IsZero() {
+			msg += " at " + e.WrittenAt.UTC().Format(time.RFC3339)
+		}
+		msg += "."
+	}
+	return msg
+}
+
+func (e *ConflictError) message() string {
 	if e.StoredLineage != "" && e.Lineage != e.StoredLineage {
 		return fmt.Sprintf("refusing to overwrite state %s: it has lineage %s, but the state being written has lineage %s; "+
 			"the state was deleted and started over, or replaced by another configuration's state, since it was read. Run plan again.",
@@ -104,6 +126,9 @@ type LockedError struct {
 	Waited time.Duration
 	// Err is the context's error when waiting was cancelled, else nil.
 	Err error
+	// Recovery, when set, replaces the advice about waiting, for backends
+	// whose lock is not released when its holder dies.
+	Recovery string
 }
 
 func (e *LockedError) Error() string {
@@ -131,6 +156,10 @@ func (e *LockedError) Error() string {
 		fmt.Fprintf(&b, "\n  Who:       %s", e.Who)
 		fmt.Fprintf(&b, "\n  Version:   %s", e.Version)
 		fmt.Fprintf(&b, "\n  Created:   %s", e.Created.UTC().Format(time.RFC3339Nano))
+	}
+	if e.Recovery != "" {
+		b.WriteString("\n" + e.Recovery)
+		return b.String()
 	}
 	b.WriteString("\nWait for that operation to finish, or retry with a longer --lock-timeout. " +
 		"The lock is released automatically when its holder exits, even if it crashes.")

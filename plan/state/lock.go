@@ -181,6 +181,10 @@ func (l *Local) holder() (LockInfo, bool) {
 	return LockInfo{}, false
 }
 
+// Who is user@host, as lock info names a holder. Backends outside this
+// package record it too, so every holder and writer is named alike.
+func Who() string { return who() }
+
 // who is user@host for lock info.
 func who() string {
 	name := os.Getenv("USER")
