@@ -19,7 +19,9 @@ type LayerIndex interface {
 // LayerInfo is what a cache knows of a layer.
 type LayerInfo struct {
 	Created time.Time
-	Remote  bool
+	// Where is "local" or "remote" when a remote backend is configured
+	// (the plan says which cache a reused layer comes from), else "".
+	Where string
 }
 
 // PriorStep is a step as the last apply recorded it.
@@ -170,12 +172,12 @@ func Diff(images []*Steps, opts DiffOptions) *Plan {
 				c.Action = ActionRebuild
 				c.Reasons = []Reason{{Code: ReasonMaxAge, Message: fmt.Sprintf("cached layer is %s old, older than max_age %s", age(opts.Now.Sub(info.Created)), age(maxAge))}}
 			case cached:
-				c.Action, c.CachedAt = ActionReuse, info.Created
-				where := "cached"
-				if info.Remote {
-					where = "cached remotely"
+				c.Action, c.CachedAt, c.ReuseFrom = ActionReuse, info.Created, info.Where
+				msg := fmt.Sprintf("cached %s ago", age(opts.Now.Sub(info.Created)))
+				if info.Where != "" {
+					msg = fmt.Sprintf("reuse (%s), %s", info.Where, msg)
 				}
-				c.Reasons = []Reason{{Code: ReasonCached, Message: fmt.Sprintf("%s %s ago", where, age(opts.Now.Sub(info.Created)))}}
+				c.Reasons = []Reason{{Code: ReasonCached, Message: msg}}
 			case ps == nil:
 				c.Action = ActionBuild
 				c.Reasons = []Reason{{Code: ReasonNew, Message: "new"}}

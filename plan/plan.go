@@ -82,6 +82,9 @@ type Change struct {
 	Network  bool   `json:"network,omitempty"`
 	// CachedAt is when the reused layer was built.
 	CachedAt time.Time `json:"cached_at,omitempty"`
+	// ReuseFrom is the cache a reused layer comes from, "local" or
+	// "remote", when a remote backend is configured.
+	ReuseFrom string `json:"reuse_from,omitempty"`
 	// PriorDuration is how long the step took when last built.
 	PriorDuration time.Duration `json:"prior_duration,omitempty"`
 	// SharedWith lists identical steps (same key) of other images: one

@@ -52,6 +52,8 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	fs.StringArrayVar(&a.target, "target", nil, "build only the image or step at `ADDR` and what it needs (repeatable)")
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	fs.BoolVar(&a.noColor, "no-color", false, "never colour the output")
+	push := fs.Bool("push", true, "push the layers this apply used that the backend's registry lacks (-push=false: only pull)")
+	addBackendFlags(fs, &a.backend)
 	addVarFlags(fs, &a.vars)
 	if done, code := parseFlags(env, fs, applyUsage, args); done {
 		return code
@@ -92,14 +94,18 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	if *parallelism <= 0 {
 		*parallelism = r.cfg.Settings.Parallelism
 	}
-	return apply(ctx, env, r, applyOptions{parallelism: *parallelism, json: *jsonOut, keepFailed: *keepFailed, replace: a.replace})
+	return apply(ctx, env, r, applyOptions{parallelism: *parallelism, json: *jsonOut, keepFailed: *keepFailed, replace: a.replace,
+		push: *push, lockTimeout: a.lockTimeout, cacheRequired: a.backend.cacheRequired})
 }
 
 type applyOptions struct {
-	parallelism int
-	json        bool
-	keepFailed  bool
-	replace     []string
+	parallelism   int
+	json          bool
+	keepFailed    bool
+	replace       []string
+	push          bool
+	lockTimeout   time.Duration
+	cacheRequired bool
 }
 
 // savedVariables writes a saved plan's recorded variable values to a
@@ -135,14 +141,25 @@ func checkSaved(env *Env, f *planfile.File, r *planRun) error {
 // apply builds what r planned, writes artifacts and records state.
 func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	parallelism, jsonOut := o.parallelism, o.json
-	backend := state.NewLocal(stateDir(r.cfg.Dir))
-	backend.Version = plan.Version
-	unlock, err := backend.Lock(ctx, "apply", 0)
+	// The local lock keeps two applies of one configuration on this
+	// machine apart for the whole run; a registry's lock is taken only
+	// around the state update at the end.
+	unlock, err := r.backend.local.Lock(ctx, "apply", o.lockTimeout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return exitError
 	}
 	defer unlock()
+	// A registry's lock is taken at the end, around the state update; one
+	// held now by someone not about to let go (tieplan state lock, a
+	// crashed job) would refuse that update after the whole build.
+	if r.backend.rstate != nil && o.lockTimeout == 0 {
+		if holder, held, err := r.backend.rstate.Holder(ctx); err == nil && held {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", &state.LockedError{LockInfo: holder, LockPath: r.backend.rstate.Location(),
+				Recovery: "Wait for that operation to finish and retry, or pass -lock-timeout to wait for it; if its holder is gone, release it with tieplan state unlock " + holder.ID + "."})
+			return exitError
+		}
+	}
 
 	st := store.Dir{Root: r.cacheDir}
 	scratch, err := os.MkdirTemp(r.cacheDir, ".apply-")
@@ -205,7 +222,9 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		ex.Images[img.Image.Image.Addr] = &build.Image{Resolved: img.Image, Hooks: filepath.Join(dir, "hooks"), Build: dir}
 	}
 
-	layers := &build.Store{Dir: st}
+	layers := &build.Store{Dir: st, Remote: r.backend.remote, RemoteHas: r.remote, MountRoots: []string{ex.Paths.Cache}, Warn: func(msg string) {
+		fmt.Fprintf(env.Stderr, "Warning: %s\n", msg)
+	}}
 	defer layers.Release()
 	results, werr := walk.Walk(ctx, r.images, ex, layers, walk.Options{
 		Parallelism: parallelism,
@@ -220,11 +239,29 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		logs.mu.Unlock()
 	}
 	exported, aerr := exportArtifacts(r, results, st)
+	if r.backend.remote != nil && o.push && ctx.Err() == nil {
+		if err := pushLayers(ctx, env, layers, results, jsonOut, logs); err != nil {
+			if o.cacheRequired {
+				fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+				return exitError
+			}
+			fmt.Fprintf(env.Stderr, "Warning: %v\n  The layers stay in the local cache; the next apply pushes them.\n", err)
+		}
+	}
 	// What was committed is recorded even when interrupted, so the next
 	// plan and apply know it.
-	if serr := recordState(context.WithoutCancel(ctx), backend, r, results, exported); serr != nil {
+	newState, pushed, serr := r.backend.updateState(context.WithoutCancel(ctx), o.lockTimeout, func(prev *state.State) (*state.State, error) {
+		return nextState(prev, r, results, exported), nil
+	})
+	if serr != nil {
 		fmt.Fprintf(env.Stderr, "Error: recording state: %v\n", serr)
 		return exitError
+	}
+	if r.backend.offline {
+		fmt.Fprintf(env.Stderr, "Warning: the state was recorded only in the local copy (%s), since %s was unreachable; run tieplan state push when it is back.\n",
+			r.backend.local.StatePath(), r.backend.cfg)
+	} else if pushed && !jsonOut {
+		fmt.Fprintf(env.Stdout, "State pushed to %s (serial %d).\n", r.backend.cfg, newState.Serial)
 	}
 	executed, cached := 0, 0
 	for _, res := range results {
@@ -256,6 +293,9 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 		return exitOK
 	}
 	writeTimings(env.Stdout, results)
+	if p := layers.Pulled; p.Layers > 0 {
+		fmt.Fprintf(env.Stdout, "\nPulled %s (%s compressed) from %s.", plural(p.Layers, "layer"), humanBytes(p.Bytes), layers.Remote.Repository())
+	}
 	fmt.Fprintf(env.Stdout, "\nApply complete! Steps: %d executed, %d reused. Artifacts: %d written, %d unchanged.\n",
 		executed, cached, written, len(exported)-written)
 	return exitOK
@@ -405,13 +445,10 @@ func unchanged(prior []*state.Artifact, path, digest string) bool {
 	return false
 }
 
-// recordState writes the next state: every image's steps as committed
-// (effective keys, host outputs, durations), its artifacts, the variables.
-func recordState(ctx context.Context, backend *state.Local, r *planRun, results []*walk.ImageResult, arts []exportedArtifact) error {
-	prev, err := backend.Read(ctx)
-	if err != nil {
-		return err
-	}
+// nextState is the state after prev and this apply: every image's steps
+// as committed (effective keys, host outputs, durations), its artifacts,
+// the variables.
+func nextState(prev *state.State, r *planRun, results []*walk.ImageResult, arts []exportedArtifact) *state.State {
 	next := state.New()
 	if prev != nil {
 		next = prev.Clone()
@@ -448,6 +485,8 @@ func recordState(ctx context.Context, backend *state.Local, r *planRun, results 
 				built = time.Time{}
 				if info, ok := (store.Dir{Root: r.cacheDir}).Lookup(sr.Key); ok {
 					built = info.Created
+				} else if m, ok := r.remote[sr.Key]; ok {
+					built = m.Created
 				}
 			}
 			si.Steps = append(si.Steps, &state.Step{Addr: s.Addr, Kind: string(s.Kind), Key: sr.Key, PreImage: pi.Canonical(),
@@ -463,7 +502,7 @@ func recordState(ctx context.Context, backend *state.Local, r *planRun, results 
 		}
 		next.Images[addr] = si
 	}
-	return backend.Write(ctx, next)
+	return next
 }
 
 // stepLogs keeps each step's output in .tieplan/logs and shows progress:
@@ -650,4 +689,27 @@ func copyAtomic(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// pushLayers uploads every layer of this apply's images that the registry
+// lacks: those built now, and those built before the backend was set.
+func pushLayers(ctx context.Context, env *Env, layers *build.Store, results []*walk.ImageResult, jsonOut bool, logs *stepLogs) error {
+	var keys []string
+	for _, res := range results {
+		for _, s := range res.Steps {
+			keys = append(keys, s.Key)
+		}
+	}
+	err := layers.Push(ctx, keys)
+	if p := layers.Pushed; p.Layers > 0 {
+		if jsonOut {
+			logs.mu.Lock()
+			logs.enc.Encode(map[string]interface{}{"type": "layers_pushed", "layers": p.Layers, "bytes": p.Bytes,
+				"repository": layers.Remote.Repository()})
+			logs.mu.Unlock()
+		} else {
+			fmt.Fprintf(env.Stdout, "Pushed %s (%s compressed) to %s.\n", plural(p.Layers, "layer"), humanBytes(p.Bytes), layers.Remote.Repository())
+		}
+	}
+	return err
 }

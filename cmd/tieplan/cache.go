@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tieplan/tieplan/exec/remote"
 	"github.com/tieplan/tieplan/exec/store"
 	"github.com/tieplan/tieplan/plan"
 )
@@ -32,6 +33,9 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 	jsonOut := fs.Bool("json", false, "print results as JSON (ls, du)")
 	maxSize := fs.String("max-size", "", "gc: keep the cache at most `SIZE` (e.g. 20G, 500M)")
 	olderThan := fs.String("older-than", "", "gc: remove layers not used for `AGE` (e.g. 30d, 12h)")
+	remoteToo := fs.Bool("remote", false, "verify: check the registry's layer index instead (TIEPLAN_BACKEND or -backend-config): every entry's blobs are there")
+	var bf backendFlags
+	addBackendFlags(fs, &bf)
 	if done, code := parseFlags(env, fs, cacheUsage, args); done {
 		return code
 	}
@@ -72,6 +76,9 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 		}
 		fmt.Fprintf(env.Stdout, "%s\t%s\n", humanBytes(total), st.Root)
 	case "verify":
+		if *remoteToo {
+			return verifyRemote(ctx, env, bf)
+		}
 		keys := rest
 		if len(keys) == 0 {
 			layers, err := st.List()
@@ -173,4 +180,35 @@ func parseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not an age: write it like 30d or 12h", s)
 	}
 	return d, nil
+}
+
+// verifyRemote checks the registry's layer index: no entry may point at a
+// blob the registry lacks (a push cut short must leave none).
+func verifyRemote(ctx context.Context, env *Env, bf backendFlags) int {
+	b, err := plan.ResolveBackend(nil, env.Getenv, bf.config)
+	if err == nil && !b.Remote() {
+		err = fmt.Errorf("cache verify -remote needs a registry: set TIEPLAN_BACKEND=oci://HOST/PATH or -backend-config repository=HOST/PATH")
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	r, err := remote.Open(remote.Options{Repository: b.Repository, Compression: b.Compression, Insecure: b.Insecure})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	checked, problems, err := r.VerifyIndex(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
+	for _, p := range problems {
+		fmt.Fprintln(env.Stderr, p)
+	}
+	fmt.Fprintf(env.Stdout, "%d index entries verified, %d pointing at missing blobs\n", checked, len(problems))
+	if len(problems) > 0 {
+		return exitError
+	}
+	return exitOK
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tieplan/tieplan/exec/remote"
 	"github.com/tieplan/tieplan/exec/store"
 	"github.com/tieplan/tieplan/plan"
 	"github.com/tieplan/tieplan/plan/state"
@@ -40,6 +41,7 @@ type planArgs struct {
 	explain          string
 	lockTimeout      time.Duration
 	vars             []plan.VarArg
+	backend          backendFlags
 	// out is where -out saves the plan ("" for nowhere).
 	out string
 }
@@ -58,6 +60,7 @@ func runPlan(ctx context.Context, env *Env, args []string) int {
 	fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
 	fs.BoolVar(&a.noColor, "no-color", false, "never colour the output")
 	fs.StringVar(&a.out, "out", "", "save the plan to `FILE`, for tieplan show and apply")
+	addBackendFlags(fs, &a.backend)
 	addVarFlags(fs, &a.vars)
 	if done, code := parseFlags(env, fs, planUsage, args); done {
 		return code
@@ -107,6 +110,9 @@ type planRun struct {
 	images   []*plan.Steps
 	state    *state.State
 	cacheDir string
+	backend  *backendConn
+	// remote are the planned layers only the registry has.
+	remote map[string]remote.LayerMeta
 }
 
 // makePlan loads, resolves and diffs; on failure it has printed the
@@ -147,22 +153,40 @@ func computePlan(ctx context.Context, env *Env, a *planArgs) (*planRun, int) {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
 	}
-	prior, st, err := readPrior(ctx, dir, a.lockTimeout)
+	cacheDir := plan.CacheDir(cfg.Settings, env.Getenv)
+	backend, err := openBackend(ctx, env, dir, cfg.Settings, a.backend, cacheDir)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return nil, exitError
 	}
+	st, err := backend.readState(ctx, a.lockTimeout)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return nil, exitError
+	}
+	var prior *plan.Prior
+	if st != nil {
+		if prior, err = priorFromState(st); err != nil {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			return nil, exitError
+		}
+	}
 	plan.Predict(images, prior)
-	cacheDir := plan.CacheDir(cfg.Settings, env.Getenv)
+	local := store.Dir{Root: cacheDir}
+	remoteLayers, err := backend.probe(ctx, local, images)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return nil, exitError
+	}
 	p := plan.Diff(images, plan.DiffOptions{
 		Prior:     prior,
-		Layers:    layerIndex{store.Dir{Root: cacheDir}},
+		Layers:    layerIndex{d: local, remote: remoteLayers, shared: backend.remote != nil},
 		Inputs:    plan.NewInputStore(cacheDir),
 		Replace:   a.replace,
 		MaxAge:    maxAge(cfg),
 		Variables: plan.DisplayVariables(cfg.Variables),
 	})
-	return &planRun{plan: p, cfg: cfg, loader: loader, images: images, state: st, cacheDir: cacheDir}, exitOK
+	return &planRun{plan: p, cfg: cfg, loader: loader, images: images, state: st, cacheDir: cacheDir, backend: backend, remote: remoteLayers}, exitOK
 }
 
 // maxAge is each image's max_age, or the tieplan block's.
@@ -179,12 +203,28 @@ func maxAge(cfg *plan.Config) func(string) time.Duration {
 	}
 }
 
-// layerIndex adapts the local store to the planner's view of a cache.
-type layerIndex struct{ d store.Dir }
+// layerIndex adapts the local store, and what the registry has, to the
+// planner's view of a cache.
+type layerIndex struct {
+	d      store.Dir
+	remote map[string]remote.LayerMeta
+	// shared is set when a registry is in use: the plan then says which
+	// cache each reused layer comes from.
+	shared bool
+}
 
 func (l layerIndex) Lookup(key string) (plan.LayerInfo, bool) {
-	info, ok := l.d.Lookup(key)
-	return plan.LayerInfo{Created: info.Created}, ok
+	if info, ok := l.d.Lookup(key); ok {
+		where := ""
+		if l.shared {
+			where = "local"
+		}
+		return plan.LayerInfo{Created: info.Created, Where: where}, true
+	}
+	if m, ok := l.remote[key]; ok {
+		return plan.LayerInfo{Created: m.Created, Where: "remote"}, true
+	}
+	return plan.LayerInfo{}, false
 }
 
 // selectTargets keeps the images and steps -target names, with the steps

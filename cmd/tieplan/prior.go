@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -13,25 +12,6 @@ import (
 
 // stateDir is where a configuration's local state lives.
 func stateDir(configDir string) string { return filepath.Join(configDir, ".tieplan") }
-
-// readPrior reads, under the state lock, what the last apply recorded for
-// the configuration in dir; nil when nothing was applied yet. It returns the
-// state too, whose lineage and serial a saved plan pins.
-func readPrior(ctx context.Context, dir string, lockTimeout time.Duration) (*plan.Prior, *state.State, error) {
-	backend := state.NewLocal(stateDir(dir))
-	backend.Version = plan.Version
-	unlock, err := backend.Lock(ctx, "plan", lockTimeout)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer unlock()
-	st, err := backend.Read(ctx)
-	if err != nil || st == nil {
-		return nil, nil, err
-	}
-	prior, err := priorFromState(st)
-	return prior, st, err
-}
 
 // priorFromState converts the state document to what the planner compares.
 func priorFromState(st *state.State) (*plan.Prior, error) {

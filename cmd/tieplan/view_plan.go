@@ -102,15 +102,35 @@ func (v *planConciseView) render(p *plan.Plan) {
 
 // planFooter is the last line of a plan: what it does, in numbers.
 func planFooter(p *plan.Plan) string {
-	if p.Empty() {
-		return "No changes. Images are up to date."
+	line := "No changes. Images are up to date."
+	if !p.Empty() {
+		s := p.Summary
+		line = fmt.Sprintf("Plan: %d to build, %d to rebuild, %d reused, %d to remove.", s.Build, s.Rebuild, s.Reuse, s.Remove)
+		if est := estimate(p); est != "" {
+			line += "  " + est
+		}
 	}
-	s := p.Summary
-	line := fmt.Sprintf("Plan: %d to build, %d to rebuild, %d reused, %d to remove.", s.Build, s.Rebuild, s.Reuse, s.Remove)
-	if est := estimate(p); est != "" {
-		line += "  " + est
+	if n := remoteOnly(p); n > 0 {
+		what := fmt.Sprintf("%d reused layers are", n)
+		if n == 1 {
+			what = "1 reused layer is"
+		}
+		line += "\n" + what + " only in the remote cache: apply pulls those it needs."
 	}
 	return line
+}
+
+// remoteOnly counts the distinct reused layers the local cache lacks.
+func remoteOnly(p *plan.Plan) int {
+	keys := map[string]bool{}
+	for _, ip := range p.Images {
+		for _, c := range ip.Changes {
+			if c.Action == plan.ActionReuse && c.ReuseFrom == "remote" {
+				keys[c.Key] = true
+			}
+		}
+	}
+	return len(keys)
 }
 
 func estimate(p *plan.Plan) string {

@@ -63,6 +63,7 @@ type jsonChange struct {
 	PreImage             *plan.PreImage `json:"pre_image"`
 	Network              bool           `json:"network"`
 	CachedAt             *time.Time     `json:"cached_at,omitempty"`
+	ReuseFrom            string         `json:"reuse_from,omitempty"`
 	PriorDurationSeconds float64        `json:"prior_duration_seconds,omitempty"`
 	SharedWith           []string       `json:"shared_with"`
 	Output               string         `json:"output,omitempty"`
@@ -131,6 +132,7 @@ func jsonChangeOf(c *plan.Change) jsonChange {
 	if jc.Actions == nil {
 		jc.Actions = []string{}
 	}
+	jc.ReuseFrom = c.ReuseFrom
 	if !c.CachedAt.IsZero() {
 		t := c.CachedAt.UTC()
 		jc.CachedAt = &t

@@ -3,9 +3,9 @@ package build
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
+	"github.com/tieplan/tieplan/exec/remote"
 	"github.com/tieplan/tieplan/exec/store"
 	"github.com/tieplan/tieplan/exec/walk"
 )
@@ -13,25 +13,35 @@ import (
 // Store adapts exec/store to the walk. Every layer the walk stacks a step
 // on is held with a use lock until Release, so a concurrent cache gc never
 // removes it from under a running apply.
+//
+// With Remote set, the store also holds the registry's layers: Has counts
+// them, Fetch pulls them, Push uploads local ones.
 type Store struct {
-	Dir store.Dir
+	Dir    store.Dir
+	Remote *remote.Remote
+	// RemoteHas are layers the registry is known to have (plan probed
+	// them); others are asked for on first use.
+	RemoteHas map[string]remote.LayerMeta
+	// MountRoots are the host directories a pulled layer may bind into
+	// later steps (DIB_IMAGE_CACHE).
+	MountRoots []string
+	// Warn is told of registry trouble the apply goes on from.
+	Warn func(string)
+	// Pulled and Pushed count the transfers, for the summary.
+	Pulled, Pushed Transfer
 
-	mu   sync.Mutex
-	held map[string]func()
+	mu    sync.Mutex
+	held  map[string]func()
+	asked map[string]bool
 }
 
 var _ walk.Store = (*Store)(nil)
 
-func (s *Store) Has(key string) bool { _, ok := s.Dir.Lookup(key); return ok }
-
-// Fetch checks the layers are in the local cache.
-func (s *Store) Fetch(ctx context.Context, keys []string) error {
-	for _, k := range keys {
-		if _, ok := s.Dir.Lookup(k); !ok {
-			return fmt.Errorf("layer %s is not in the cache", k)
-		}
+func (s *Store) Has(key string) bool {
+	if _, ok := s.Dir.Lookup(key); ok {
+		return true
 	}
-	return nil
+	return s.Remote != nil && s.remoteHas(key)
 }
 
 func (s *Store) Lock(ctx context.Context, key string) (func(), error) { return s.Dir.LockKey(ctx, key) }

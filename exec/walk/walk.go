@@ -115,7 +115,9 @@ type FetchError struct {
 	Err  error
 }
 
-func (e *FetchError) Error() string { return fmt.Sprintf("fetching %d layer(s): %v", len(e.Keys), e.Err) }
+func (e *FetchError) Error() string {
+	return fmt.Sprintf("fetching %d layer(s): %v", len(e.Keys), e.Err)
+}
 func (e *FetchError) Unwrap() error { return e.Err }
 
 func (e *StepError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Image, e.Step, e.Err) }
