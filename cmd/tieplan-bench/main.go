@@ -104,6 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(tmp)
 	}
 
+	defer stopRegistries()
 	failed := false
 	for _, w := range selected {
 		if w.slow && *quick {
@@ -111,6 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		r, err := h.runWorkload(w, filepath.Join(tmp, w.name))
+		r.Notes = summarizeNotes(notesOf(w.name))
 		judge(r, w.goal, err)
 		if err != nil {
 			failed = true

@@ -39,6 +39,9 @@ type workloadResult struct {
 	Goal    []checkResult `json:"goal"`
 	Verdict string        `json:"verdict"` // met, missed or error
 	Error   string        `json:"error,omitempty"`
+	// Notes are what the workload recorded besides times: registry
+	// throughputs.
+	Notes []string `json:"notes,omitempty"`
 }
 
 type sideResult struct {
@@ -133,6 +136,12 @@ func writeMarkdown(w io.Writer, res *results) {
 	if twoSided {
 		fmt.Fprintln(w, "\nratio: the median of the pairwise wall-time ratios, first side / second side (CPU and RSS ratios are in the JSON results).")
 	}
+	for _, r := range res.Workloads {
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "\n%s: %s", r.Name, n)
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // writeJSON writes the results, indented, to path.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -57,11 +58,17 @@ func openBackend(ctx context.Context, env *Env, dir string, settings *plan.Setti
 	if !b.Remote() {
 		return c, nil
 	}
+	// Compressed layers are staged beside the cache's own staging, on the
+	// same file system as the layers (and cleaned by cache gc if left).
+	staging := filepath.Join(cacheDir, "staging")
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, err
+	}
 	r, err := remote.Open(remote.Options{
 		Repository:  b.Repository,
 		Compression: b.Compression,
 		Insecure:    b.Insecure,
-		TempDir:     filepath.Join(cacheDir, "staging"),
+		TempDir:     staging,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("backend %s (%s): %w", b, b.From, err)

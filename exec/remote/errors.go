@@ -28,6 +28,12 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	// The network error says it all; the HTTP client's wrapping repeats
+	// the URL once per scheme it tried.
+	var op *net.OpError
+	if errors.As(e.Err, &op) {
+		return fmt.Sprintf("registry %s is unreachable: %v", registryOf(e.Repository), op)
+	}
 	return fmt.Sprintf("registry %s is unreachable: %v", registryOf(e.Repository), e.Err)
 }
 
