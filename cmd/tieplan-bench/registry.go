@@ -75,6 +75,20 @@ func (t transfer) String() string {
 	return fmt.Sprintf("%s %d layers, %s compressed, in %.2f s: %.0f MB/s", what, t.Layers, formatBytes(t.Bytes), t.Seconds, rate)
 }
 
+// startedSteps are the steps apply -json's output says it ran.
+func startedSteps(out string) []string {
+	var steps []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e struct{ Type, Step string }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Type == "step_start" {
+			steps = append(steps, e.Step)
+		}
+	}
+	return steps
+}
+
 // notes are what workloads record while they run (registry throughputs),
 // by workload name; the report prints them under the table.
 var notes struct {
@@ -106,7 +120,8 @@ func freshRunnerWorkload() workload {
 	return workload{
 		name: name,
 		about: "P7: a fresh CI runner (empty cache and state) applies W1 with the registry cache warm (Debian's docker-registry on 127.0.0.1, " +
-			"W1 pushed once in setup) vs disk-image-create building W1 cold",
+			"W1 pushed once in setup): it pulls the artifact's layer and those under the host-reading extra-data.d steps, which run on every apply; " +
+			"vs disk-image-create building W1 cold",
 		setup: func(dir string) error {
 			if err := genW1(false)(dir); err != nil {
 				return err
@@ -141,8 +156,13 @@ func freshRunnerWorkload() workload {
 				for _, t := range ts {
 					addNote(name, "run "+t.String())
 				}
-				if !strings.Contains(stdout, `"cached":true`) || strings.Contains(stdout, `"type":"step_start"`) {
-					return fmt.Errorf("the fresh runner executed steps")
+				// DIB's extra-data.d scripts run on the host, reading it, so
+				// they run on every apply (on the layers below them, which
+				// is why those are pulled); nothing else may run.
+				for _, ran := range startedSteps(stdout) {
+					if !strings.Contains(ran, "extra-data.d/") {
+						return fmt.Errorf("the fresh runner executed %s", ran)
+					}
 				}
 				return nil
 			},

@@ -287,9 +287,10 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	}
 	if jsonOut {
 		if p := layers.Pulled; p.Layers > 0 {
-			// seconds adds up the pulls' own times (they may overlap).
+			// seconds runs from the first pull's start to the last one's
+			// end: pulls overlap, and happen as steps need them.
 			logs.enc.Encode(map[string]interface{}{"type": "layers_pulled", "layers": p.Layers, "bytes": p.Bytes,
-				"seconds": p.Time.Seconds(), "repository": layers.Remote.Repository()})
+				"seconds": p.Span().Seconds(), "repository": layers.Remote.Repository()})
 		}
 		for _, a := range exported {
 			logs.enc.Encode(map[string]interface{}{"type": "artifact_written", "image": a.Image, "format": a.Format,
@@ -705,13 +706,12 @@ func pushLayers(ctx context.Context, env *Env, layers *build.Store, results []*w
 			keys = append(keys, s.Key)
 		}
 	}
-	start := time.Now()
 	err := layers.Push(ctx, keys)
 	if p := layers.Pushed; p.Layers > 0 {
 		if jsonOut {
 			logs.mu.Lock()
 			logs.enc.Encode(map[string]interface{}{"type": "layers_pushed", "layers": p.Layers, "bytes": p.Bytes,
-				"seconds": time.Since(start).Seconds(), "repository": layers.Remote.Repository()})
+				"seconds": p.Span().Seconds(), "repository": layers.Remote.Repository()})
 			logs.mu.Unlock()
 		} else {
 			fmt.Fprintf(env.Stdout, "Pushed %s (%s compressed) to %s.\n", plural(p.Layers, "layer"), humanBytes(p.Bytes), layers.Remote.Repository())

@@ -144,7 +144,7 @@ func (s *Store) pull(ctx context.Context, key string) error {
 		return err
 	}
 	s.mu.Lock()
-	s.Pulled.add(n, time.Since(start))
+	s.Pulled.add(n, start, time.Now())
 	s.mu.Unlock()
 	return nil
 }
@@ -178,15 +178,24 @@ func (s *Store) checkMounts(mountsJSON []byte) error {
 type Transfer struct {
 	Layers int
 	Bytes  int64
-	// Time is the sum of the transfers' times; they overlap.
-	Time time.Duration
+	// First and Last are when the first transfer began and the last
+	// ended; they overlap, and pulls happen as steps need them.
+	First, Last time.Time
 }
 
-func (t *Transfer) add(n int64, d time.Duration) {
+func (t *Transfer) add(n int64, start, end time.Time) {
 	t.Layers++
 	t.Bytes += n
-	t.Time += d
+	if t.First.IsZero() || start.Before(t.First) {
+		t.First = start
+	}
+	if end.After(t.Last) {
+		t.Last = end
+	}
 }
+
+// Span is the time from the first transfer's start to the last one's end.
+func (t *Transfer) Span() time.Duration { return t.Last.Sub(t.First) }
 
 // Push uploads the local layers with keys that the registry lacks, a few
 // at a time. Each layer's blobs go first and its index tag last, so a push
@@ -221,7 +230,9 @@ func (s *Store) Push(ctx context.Context, keys []string) error {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("pushing layer %s: %w", k, err))
 			case pushed:
-				s.Pushed.add(n, time.Since(start))
+				s.mu.Lock()
+				s.Pushed.add(n, start, time.Now())
+				s.mu.Unlock()
 			}
 		}()
 	}
