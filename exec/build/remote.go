@@ -84,34 +84,20 @@ func (s *Store) Fetch(ctx context.Context, keys []string) error {
 	if s.Remote == nil {
 		return fmt.Errorf("layer %s is not in the cache", missing[0])
 	}
-	var mu sync.Mutex
 	var failed []string
 	var errs []error
-	sem := make(chan struct{}, transfers)
-	var wg sync.WaitGroup
-	for _, k := range missing {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			err := s.pull(ctx, k)
-			if err == nil {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if ctx.Err() != nil {
-				errs = append(errs, ctx.Err())
-				return
-			}
-			s.forget(k)
-			s.warn(fmt.Sprintf("pulling layer %s from %s failed, so its step runs again: %v", k, s.Remote.Repository(), err))
-			failed = append(failed, k)
-			errs = append(errs, err)
-		}()
-	}
-	wg.Wait()
+	inParallel(missing, func(k string, mu *sync.Mutex) {
+		err := s.pull(ctx, k)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		s.forget(k)
+		s.warn(fmt.Sprintf("pulling layer %s from %s failed, so its step runs again: %v", k, s.Remote.Repository(), err))
+		failed = append(failed, k)
+		errs = append(errs, err)
+	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -174,6 +160,24 @@ func (s *Store) checkMounts(mountsJSON []byte) error {
 	return nil
 }
 
+// inParallel calls f for each key, transfers at a time, and returns when
+// all are done; f guards what it shares with mu.
+func inParallel(keys []string, f func(key string, mu *sync.Mutex)) {
+	var mu sync.Mutex
+	sem := make(chan struct{}, transfers)
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			f(k, &mu)
+		}()
+	}
+	wg.Wait()
+}
+
 // Transfer counts layers moved to or from the registry.
 type Transfer struct {
 	Layers int
@@ -212,31 +216,21 @@ func (s *Store) Push(ctx context.Context, keys []string) error {
 			todo = append(todo, k)
 		}
 	}
-	var mu sync.Mutex
 	var errs []error
-	sem := make(chan struct{}, transfers)
-	var wg sync.WaitGroup
-	for _, k := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			pushed, n, err := s.push(ctx, k)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				errs = append(errs, fmt.Errorf("pushing layer %s: %w", k, err))
-			case pushed:
-				s.mu.Lock()
-				s.Pushed.add(n, start, time.Now())
-				s.mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(todo, func(k string, mu *sync.Mutex) {
+		start := time.Now()
+		pushed, n, err := s.push(ctx, k)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("pushing layer %s: %w", k, err))
+		case pushed:
+			s.mu.Lock()
+			s.Pushed.add(n, start, time.Now())
+			s.mu.Unlock()
+		}
+	})
 	return errors.Join(errs...)
 }
 

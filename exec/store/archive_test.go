@@ -406,16 +406,7 @@ func TestImportArchiveRefusesHostileArchives(t *testing.T) {
 			}
 			_, err := d.ImportArchive(key, r, manifestJSON, nil)
 			t.Log(err)
-			switch want := tt.want.(type) {
-			case error:
-				if !errors.Is(err, want) {
-					t.Errorf("ImportArchive = %v, want %v", err, want)
-				}
-			default:
-				if err == nil || !errors.As(err, want) {
-					t.Errorf("ImportArchive = %v, want a %T", err, want)
-				}
-			}
+			checkImportErr(t, err, tt.want)
 			if _, ok := d.Lookup(key); ok {
 				t.Error("a refused archive was committed")
 			}
@@ -480,16 +471,7 @@ func TestImportArchiveChecksManifestAndMounts(t *testing.T) {
 			}
 			_, err := d.ImportArchive(tt.key, bytes.NewReader(archive), []byte(tt.manifest), mounts)
 			t.Log(err)
-			switch want := tt.want.(type) {
-			case error:
-				if !errors.Is(err, want) {
-					t.Errorf("ImportArchive = %v, want %v", err, want)
-				}
-			default:
-				if err == nil || !errors.As(err, want) {
-					t.Errorf("ImportArchive = %v, want a %T", err, want)
-				}
-			}
+			checkImportErr(t, err, tt.want)
 			if list, _ := d.List(); len(list) != 0 {
 				t.Errorf("committed %v", list)
 			}
@@ -507,5 +489,21 @@ func TestWriteArchiveMissingLayer(t *testing.T) {
 	}
 	if _, _, _, err := d.Files(testKey("absent")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Files of a missing layer = %v", err)
+	}
+}
+
+// checkImportErr checks ImportArchive's error: want is an error to match
+// with errors.Is, or a pointer to an error type to match with errors.As.
+func checkImportErr(t *testing.T, err error, want any) {
+	t.Helper()
+	switch want := want.(type) {
+	case error:
+		if !errors.Is(err, want) {
+			t.Errorf("ImportArchive = %v, want %v", err, want)
+		}
+	default:
+		if err == nil || !errors.As(err, want) {
+			t.Errorf("ImportArchive = %v, want a %T", err, want)
+		}
 	}
 }
