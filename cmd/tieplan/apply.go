@@ -155,7 +155,7 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	// crashed job) would refuse that update after the whole build.
 	if r.backend.rstate != nil && o.lockTimeout == 0 {
 		if holder, held, err := r.backend.rstate.Holder(ctx); err == nil && held {
-			fmt.Fprintf(env.Stderr, "Error: %v\n", &state.LockedError{LockInfo: holder, LockPath: r.backend.rstate.Location(),
+			fmt.Fprintf(env.Stderr, "Error: %v\n", &state.LockedError{LockInfo: holder, LockPath: r.backend.rstate.LockLocation(),
 				Recovery: "Wait for that operation to finish and retry, or pass -lock-timeout to wait for it; if its holder is gone, release it with tieplan state unlock " + holder.ID + "."})
 			return exitError
 		}

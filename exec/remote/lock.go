@@ -130,7 +130,7 @@ func (s *StateBackend) tryLock(ctx context.Context, info *state.LockInfo) (ok bo
 	}
 	start := time.Now()
 	if err := s.r.putManifest(ctx, lockTag, raw); err != nil {
-		return false, holder, fmt.Errorf("taking the state lock %s: %w", s.lockLocation(), err)
+		return false, holder, fmt.Errorf("taking the state lock %s: %w", s.LockLocation(), err)
 	}
 	settle := time.NewTimer(max(3*time.Since(start), settleMin))
 	select {
@@ -159,7 +159,7 @@ func (s *StateBackend) lockManifest(ctx context.Context, info *state.LockInfo) (
 	}
 	d, err := s.r.uploadBlob(ctx, doc, MediaTypeLock)
 	if err != nil {
-		return nil, fmt.Errorf("state lock %s: %w", s.lockLocation(), err)
+		return nil, fmt.Errorf("state lock %s: %w", s.LockLocation(), err)
 	}
 	raw, _, err := encodeManifest(d, nil, annotations)
 	return raw, err
@@ -192,21 +192,21 @@ func (s *StateBackend) holder(ctx context.Context) (state.LockInfo, bool, error)
 func (s *StateBackend) release(ctx context.Context, id string) error {
 	holder, held, err := s.holder(ctx)
 	if err != nil {
-		return fmt.Errorf("releasing the state lock %s: %w", s.lockLocation(), err)
+		return fmt.Errorf("releasing the state lock %s: %w", s.LockLocation(), err)
 	}
 	if !held {
-		return fmt.Errorf("releasing the state lock %s: it is not held (nothing to unlock for ID %s)", s.lockLocation(), id)
+		return fmt.Errorf("releasing the state lock %s: it is not held (nothing to unlock for ID %s)", s.LockLocation(), id)
 	}
 	if holder.ID != id {
 		return fmt.Errorf("releasing the state lock %s: it is held with ID %s (by %s for %s since %s), not %s; nothing was unlocked",
-			s.lockLocation(), holder.ID, holder.Who, holder.Operation, holder.Created.Format(time.RFC3339), id)
+			s.LockLocation(), holder.ID, holder.Who, holder.Operation, holder.Created.Format(time.RFC3339), id)
 	}
 	raw, err := s.lockManifest(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if err := s.r.putManifest(ctx, lockTag, raw); err != nil {
-		return fmt.Errorf("releasing the state lock %s: %w", s.lockLocation(), err)
+		return fmt.Errorf("releasing the state lock %s: %w", s.LockLocation(), err)
 	}
 	return nil
 }
@@ -218,7 +218,7 @@ func (s *StateBackend) lockedError(ctx context.Context, holder state.LockInfo, w
 			holder = h
 		}
 	}
-	return &state.LockedError{LockInfo: holder, LockPath: s.lockLocation(), Waited: waited, Err: ctxErr,
+	return &state.LockedError{LockInfo: holder, LockPath: s.LockLocation(), Waited: waited, Err: ctxErr,
 		Recovery: "Wait for that operation to finish, or retry with a longer --lock-timeout. A registry lock is not released " +
 			"when its holder crashes: if the holder is gone, release it with\n  tieplan state unlock " + orID(holder.ID)}
 }

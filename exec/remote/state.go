@@ -51,7 +51,8 @@ func (s *StateBackend) Location() string {
 	return fmt.Sprintf("oci://%s (tag %s)", s.r.repo, stateTag)
 }
 
-func (s *StateBackend) lockLocation() string {
+// LockLocation names the state lock for messages.
+func (s *StateBackend) LockLocation() string {
 	return fmt.Sprintf("oci://%s (tag %s)", s.r.repo, lockTag)
 }
 
