@@ -115,7 +115,12 @@ func runCache(ctx context.Context, env *Env, args []string) int {
 			if err != nil {
 				return fail(err)
 			}
-			opts.OlderThan = d
+			if d < 0 {
+				return fail(fmt.Errorf("-older-than %s: an age cannot be negative", *olderThan))
+			}
+			// To the store, 0 means "no age rule"; asked for 0s, the user
+			// wants every layer not in use gone.
+			opts.OlderThan = max(d, time.Nanosecond)
 		}
 		removed, err := st.GC(opts)
 		if err != nil {

@@ -82,7 +82,9 @@ func (s *Store) Fetch(ctx context.Context, keys []string) error {
 		return nil
 	}
 	if s.Remote == nil {
-		return fmt.Errorf("layer %s is not in the cache", missing[0])
+		// Removed since the walk decided to reuse it (cache rm, or a gc
+		// that got to it first): the walk rebuilds it.
+		return &walk.FetchError{Keys: missing, Err: fmt.Errorf("layer %s is no longer in the cache", missing[0])}
 	}
 	var failed []string
 	var errs []error
@@ -119,11 +121,16 @@ func (s *Store) pull(ctx context.Context, key string) error {
 		return nil
 	}
 	start := time.Now()
-	n, err := s.Remote.PullLayer(ctx, key, func(meta remote.PulledLayer, tar io.Reader) error {
-		if err := s.checkMounts(meta.Mounts); err != nil {
+	var n int64
+	err = s.holding(key, func() error {
+		var err error
+		n, err = s.Remote.PullLayer(ctx, key, func(meta remote.PulledLayer, tar io.Reader) error {
+			if err := s.checkMounts(meta.Mounts); err != nil {
+				return err
+			}
+			_, err := s.Dir.ImportArchive(key, tar, meta.Manifest, meta.Mounts)
 			return err
-		}
-		_, err := s.Dir.ImportArchive(key, tar, meta.Manifest, meta.Mounts)
+		})
 		return err
 	})
 	if err != nil {

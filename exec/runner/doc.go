@@ -71,6 +71,20 @@
 //     command's status on fd 4, with the mounts it left if asked (see
 //     "Mounts left behind"), and exits.
 //
+//     The proc's sys directory and sysrq-trigger are bound read-only over
+//     themselves (in host mode too): they are the host kernel's, not the
+//     step's.
+//
+//  8. Before starting the command, the init installs a seccomp filter
+//     (inherited by everything the command starts) that refuses, with
+//     EPERM, reconfiguring a superblock: mount(2) with MS_REMOUNT but not
+//     MS_BIND, and fspick(2). /dev and sysfs share their superblocks with
+//     the host, so "mount -o remount,ro /dev" would change the host's.
+//     Bind remounts (per-mount flags, this namespace only) and new mounts
+//     stay allowed: DIB's scripts mount. The command is still root: it can
+//     unmount those read-only binds, or write to a host block device under
+//     /dev, as in DIB's own chroot.
+//
 // Between 5 and 6, the init binds Spec.Binds into the root (in host and
 // Bare mode too; never with ReadOnly).
 //

@@ -74,6 +74,9 @@ func initMain() int {
 	if err != nil {
 		return fail(err)
 	}
+	if err := guardSuperblocks(); err != nil {
+		return fail(err)
+	}
 	pid, err := syscall.ForkExec(argv0, is.Argv, &syscall.ProcAttr{
 		Dir:   "/",
 		Env:   env,
@@ -198,6 +201,9 @@ func setupRoot(is initSpec) (ids map[int]bool, hostRoot int, err error) {
 		// (and $$) name the right /proc entries.
 		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return nil, -1, fmt.Errorf("mounting proc on the host's /proc: %w", err)
+		}
+		if err := guardProc("/proc"); err != nil {
+			return nil, -1, err
 		}
 	} else {
 		if is.Report || len(is.Disk) > 0 {
@@ -399,6 +405,11 @@ func mountContract(is initSpec, root, resolvCopy string) error {
 		if err := unix.Mount(m.src, target, m.fstype, m.flags, ""); err != nil {
 			return fmt.Errorf("mounting %s on /%s: %w", m.src, m.target, err)
 		}
+		if m.target == "proc" {
+			if err := guardProc(target); err != nil {
+				return err
+			}
+		}
 	}
 	if is.Hooks != "" {
 		target, err := mountPoint(root, "tmp/in_target.d", true)
@@ -444,6 +455,22 @@ func mountPoint(root, rel string, dir bool) (string, error) {
 		}
 	}
 	return p, nil
+}
+
+// guardProc makes the host-wide knobs of the proc mounted at dir
+// read-only: a fresh proc shows only the step's PIDs, but /proc/sys (a
+// write to vm/overcommit_memory or kernel/core_pattern changes the host)
+// and /proc/sysrq-trigger (which reboots it) are the host kernel's own.
+// DIB's chroot has them writable; no build step needs them to be.
+func guardProc(dir string) error {
+	if err := bindReadOnly(filepath.Join(dir, "sys"), filepath.Join(dir, "sys")); err != nil {
+		return fmt.Errorf("making /proc/sys read-only: %w", err)
+	}
+	// A kernel without CONFIG_MAGIC_SYSRQ has no sysrq-trigger.
+	if err := bindReadOnly(filepath.Join(dir, "sysrq-trigger"), filepath.Join(dir, "sysrq-trigger")); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("making /proc/sysrq-trigger read-only: %w", err)
+	}
+	return nil
 }
 
 // bindReadOnly binds src on target and remounts the bind read-only (the

@@ -122,6 +122,25 @@ func (d Dir) Use(key string) (release func(), err error) {
 	return closer(f), nil
 }
 
+// Hold takes the use lock of key, shared, whether or not the layer is
+// committed: a layer committed (or imported) under it cannot be evicted
+// before the caller takes it with Use, which Use alone cannot promise, as
+// GC may remove a fresh layer between the commit and the Use.
+func (d Dir) Hold(key string) (release func(), err error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	f, err := d.openLock(hexOf(key) + ".use")
+	if err != nil {
+		return nil, err
+	}
+	if err := flockWait(context.Background(), f, unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return closer(f), nil
+}
+
 // markUsed sets the layer's last use to t.
 func (d Dir) markUsed(key string, t time.Time) error {
 	p := filepath.Join(d.layerDir(key), usedFile)
