@@ -223,6 +223,11 @@ func (e *Executor) run(ctx context.Context, step *plan.Step, spec runner.Spec) e
 			return err
 		}
 		spec.Binds, spec.ReportMounts = binds, true
+		unlock, err := e.lockBinds(ctx, binds)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	res, err := runner.Run(ctx, spec)
 	if err != nil {

@@ -1,11 +1,14 @@
 package build
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/tieplan/tieplan/exec/runner"
@@ -125,4 +128,34 @@ func resultDigest(tree string) (string, error) {
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// lockBinds takes, for the run of a step, the lock of every host directory
+// bound into it, as BuildKit's sharing=locked cache mounts do: two images
+// built side by side share DIB's package caches, and the package managers
+// in them would otherwise meet on the same archives (apt-get fails at
+// once on the lock another holds). Sources are locked in order, so two
+// steps never wait for each other.
+func (e *Executor) lockBinds(ctx context.Context, binds []runner.Bind) (unlock func(), err error) {
+	var sources []string
+	for _, b := range binds {
+		sources = append(sources, b.Source)
+	}
+	sort.Strings(sources)
+	sources = slices.Compact(sources)
+	var unlocks []func()
+	unlock = func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, src := range sources {
+		u, err := e.Store.LockPath(ctx, src)
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("locking the cache directory %s: %w", src, err)
+		}
+		unlocks = append(unlocks, u)
+	}
+	return unlock, nil
 }

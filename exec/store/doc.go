@@ -24,6 +24,8 @@
 //	locks/<hex>.lock            build lock of a key (LockKey)
 //	locks/<hex>.use             use lock of a layer: shared by Use,
 //	                            exclusive for Remove and GC
+//	locks/path-<sha256>.lock    lock of a host directory bound into steps
+//	                            (a package cache), held while one runs
 //	inputs/                     step texts, kept by package plan
 //
 // plan looks layers up to decide what to reuse; apply builds a step under

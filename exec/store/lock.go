@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -177,4 +179,20 @@ func (d Dir) tryExclusiveUse(key string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// LockPath takes the exclusive lock of a host directory (a cache bound
+// into steps), waiting for it; keyed by the path's sha256, so any path
+// has one. It is released by the func returned, or when its holder exits.
+func (d Dir) LockPath(ctx context.Context, path string) (unlock func(), err error) {
+	sum := sha256.Sum256([]byte(path))
+	f, err := d.openLock("path-" + hex.EncodeToString(sum[:]) + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	if err := flockWait(ctx, f, unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return closer(f), nil
 }
