@@ -10,7 +10,7 @@ GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 .DEFAULT_GOAL := build
-.PHONY: deps build test test-short fmtcheck vet bench bench-quick demo clean
+.PHONY: deps build test test-short fmtcheck vet fuzz bench bench-quick demo clean
 
 ## deps: install the Debian packages (scripts/deps.sh) and Go modules, when missing
 deps:
@@ -43,6 +43,12 @@ fmtcheck:
 ## vet: go vet every package
 vet:
 	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (scripts/fuzz.sh), then
+## print a table of what they found; make fuzz FUZZTIME=10s
+FUZZTIME ?= 60s
+fuzz:
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 ## bench: build, then run the benchmark harness (real builds included: deps needed)
 bench: deps build

@@ -198,7 +198,44 @@ func (l *Loader) parseJSONFile(path string) (*hcl.File, hcl.Diagnostics) {
 	if src == nil {
 		return nil, diags
 	}
-	return l.parser.ParseJSON(src, l.rel(path))
+	f, diags := l.parser.ParseJSON(src, l.rel(path))
+	clampRanges(diags, src)
+	return f, diags
+}
+
+// clampRanges keeps diagnostic ranges within src. hcl's JSON parser marks
+// the byte after encoding/json's error offset in a bad string (parseString
+// in hashicorp/hcl's json/parser.go): past the end of the file when the
+// string is unterminated, which snippet rendering and editors cannot show.
+func clampRanges(diags hcl.Diagnostics, src []byte) {
+	clamp := func(p *hcl.Pos) {
+		if p.Byte <= len(src) {
+			return
+		}
+		*p = posOf(src, len(src))
+	}
+	for _, d := range diags {
+		for _, r := range []*hcl.Range{d.Subject, d.Context} {
+			if r != nil {
+				clamp(&r.Start)
+				clamp(&r.End)
+			}
+		}
+	}
+}
+
+// posOf is the position of byte offset off in src: lines counted from 1,
+// columns in characters from 1, as hcl counts them.
+func posOf(src []byte, off int) hcl.Pos {
+	line, col := 1, 1
+	for _, r := range string(src[:off]) {
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return hcl.Pos{Line: line, Column: col, Byte: off}
 }
 
 func (l *Loader) readConfigFile(path string) ([]byte, hcl.Diagnostics) {

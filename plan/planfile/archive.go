@@ -184,6 +184,11 @@ func decode(path string, data []byte) (*File, error) {
 	if f.Plan == nil {
 		return nil, &FormatError{Path: path, Err: fmt.Errorf("%s is missing", planEntry)}
 	}
+	// The checksum is no signature: a file can be consistent and still not
+	// be one Write made. Everything after this dereferences the plan.
+	if err := checkPlan(f.Plan); err != nil {
+		return nil, &FormatError{Path: path, Err: fmt.Errorf("%s: %w", planEntry, err)}
+	}
 	restoreSteps(f)
 	return f, nil
 }
@@ -266,6 +271,22 @@ func redacted(p *plan.Plan) *plan.Plan {
 		out.Images = append(out.Images, &ic)
 	}
 	return &out
+}
+
+// checkPlan rejects what Write never writes and readers of a plan do not
+// expect: null images or changes.
+func checkPlan(p *plan.Plan) error {
+	for i, ip := range p.Images {
+		if ip == nil {
+			return fmt.Errorf("image %d is null", i)
+		}
+		for j, c := range ip.Changes {
+			if c == nil {
+				return fmt.Errorf("%s: change %d is null", ip.Addr, j)
+			}
+		}
+	}
+	return nil
 }
 
 // restoreSteps gives artifact changes the step their output path is read

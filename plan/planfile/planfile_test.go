@@ -67,7 +67,7 @@ module "m" {
 	"elements/os/post-install.d/40-end": "#!/bin/sh\necho end\n",
 }
 
-func writeTree(t *testing.T, dir string, files map[string]string) {
+func writeTree(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, name)
@@ -85,7 +85,7 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 }
 
 // load plans the fixture in dir as tieplan plan would.
-func load(t *testing.T, dir string) (*plan.Planned, []string) {
+func load(t testing.TB, dir string) (*plan.Planned, []string) {
 	t.Helper()
 	root := filepath.Join(dir, "envs", "prod")
 	loader := plan.NewLoader(dir)
@@ -106,7 +106,7 @@ func load(t *testing.T, dir string) (*plan.Planned, []string) {
 	return planned, []string{root, filepath.Join(dir, "modules", "m")}
 }
 
-func newFile(t *testing.T, dir string, st *state.State) (*File, *plan.Planned, []string) {
+func newFile(t testing.TB, dir string, st *state.State) (*File, *plan.Planned, []string) {
 	t.Helper()
 	planned, dirs := load(t, dir)
 	p := plan.Diff(planned.Images, plan.DiffOptions{Variables: plan.DisplayVariables(planned.Config.Variables)})
@@ -119,7 +119,7 @@ func newFile(t *testing.T, dir string, st *state.State) (*File, *plan.Planned, [
 }
 
 // written writes a plan file of the fixture and returns its path.
-func written(t *testing.T) (string, *File) {
+func written(t testing.TB) (string, *File) {
 	t.Helper()
 	dir := t.TempDir()
 	writeTree(t, dir, fixture)
@@ -312,7 +312,7 @@ func TestTamperedEntry(t *testing.T) {
 	}
 }
 
-func readEntries(t *testing.T, path string) []entry {
+func readEntries(t testing.TB, path string) []entry {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -290,6 +290,14 @@ func Decode(b []byte) (*State, error) {
 		return nil, &CorruptError{Err: err}
 	}
 	for _, img := range s.Images {
+		// Encode writes missing lists as []: read them as Encode's output
+		// would be read, so a state and its saved copy are equal.
+		if img.Steps == nil {
+			img.Steps = []*Step{}
+		}
+		if img.Artifacts == nil {
+			img.Artifacts = []*Artifact{}
+		}
 		for _, st := range img.Steps {
 			if string(st.PreImage) == "null" {
 				st.PreImage = nil // as Encode writes a missing pre-image
