@@ -31,9 +31,22 @@ func resolve(baseDir, path string) string {
 	return filepath.Join(baseDir, path)
 }
 
+// maxFileSize bounds what the file functions read: a configuration value
+// is text or a small blob, and a device such as /dev/zero would otherwise
+// never end.
+const maxFileSize = 64 << 20
+
 // readFile reads a regular file for the file functions, turning the usual
 // failures into messages that say what to do about them.
 func readFile(baseDir, path string) ([]byte, error) {
+	if fi, err := os.Stat(resolve(baseDir, path)); err == nil {
+		switch {
+		case fi.Mode().IsRegular() && fi.Size() > maxFileSize:
+			return nil, function.NewArgErrorf(0, "%q is %d bytes, more than the %d MiB a file function reads; refer to large files by path instead (a file block's source)", path, fi.Size(), maxFileSize>>20)
+		case !fi.IsDir() && !fi.Mode().IsRegular():
+			return nil, function.NewArgErrorf(0, "%q is not a regular file", path)
+		}
+	}
 	b, err := os.ReadFile(resolve(baseDir, path))
 	if err == nil {
 		return b, nil

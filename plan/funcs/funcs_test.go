@@ -312,6 +312,8 @@ func TestFileFunctions(t *testing.T) {
 		{expr: `file("missing.txt")`, wantErr: `no file exists at "missing.txt"; this function works only with files that exist when the configuration is loaded`},
 		{expr: `file("binary.dat")`, wantErr: `contents of "binary.dat" are not valid UTF-8; use filebase64`},
 		{expr: `file("sub")`, wantErr: `"sub" is a directory, not a file`},
+		{expr: `file("/dev/zero")`, wantErr: `"/dev/zero" is not a regular file`},
+		{expr: `filebase64("/dev/urandom")`, wantErr: `"/dev/urandom" is not a regular file`},
 		{expr: `file(null)`, wantErr: "must not be null"},
 		{expr: `file(secret_path)`, want: hello.Mark("sensitive")},
 		{expr: `file(unknown)`, want: unknownString},
