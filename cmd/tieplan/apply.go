@@ -162,12 +162,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	}
 
 	st := store.Dir{Root: r.cacheDir}
-	scratch, err := os.MkdirTemp(r.cacheDir, ".apply-")
+	// Scratch also removes what killed applies left of theirs.
+	scratch, releaseScratch, err := st.Scratch()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return exitError
 	}
-	defer os.RemoveAll(scratch)
+	defer releaseScratch()
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)

@@ -25,6 +25,9 @@
 //	locks/<hex>.use             use lock of a layer: shared by Use,
 //	                            exclusive for Remove and GC
 //	inputs/                     step texts, kept by package plan
+//	.apply-*/                   an apply's scratch (Scratch): flocked while
+//	                            it lives; the next Scratch deletes those
+//	                            of killed applies
 //
 // plan looks layers up to decide what to reuse; apply builds a step under
 // LockKey into a Stage directory, Commits it, and holds the layers it reads
