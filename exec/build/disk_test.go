@@ -1,0 +1,73 @@
+package build
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func allocated(t *testing.T, p string) int64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
+}
+
+// The disk is allocated whole while it is built, and keeps only what was
+// written once released.
+func TestReserveAndReleaseDisk(t *testing.T) {
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if err := reserveDisk(raw, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	if got := allocated(t, raw); got < 8<<20 {
+		t.Skipf("the filesystem of %s does not preallocate (%d bytes allocated)", raw, got)
+	}
+	f, err := os.OpenFile(raw, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("x"), 1<<20)
+	if _, err := f.WriteAt(data, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := releaseUnused(raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := allocated(t, raw); got > 1<<20+64<<10 {
+		t.Errorf("after release %d bytes are allocated, want about 1 MiB", got)
+	}
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 8<<20 || !bytes.Equal(b[2<<20:3<<20], data) || bytes.Count(b[:2<<20], []byte{0}) != 2<<20 {
+		t.Error("release changed the disk's content")
+	}
+}
+
+// On a full filesystem the disk fails at once with ENOSPC, not later
+// with the EIO a loop device gives for a sparse file it cannot fill.
+func TestReserveDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	err := reserveDisk(filepath.Join(mnt, "disk.raw"), 8<<20)
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("reserveDisk on a full filesystem: %v, want ENOSPC", err)
+	}
+	t.Log(err)
+}
