@@ -83,6 +83,9 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	}
 	r, code := computePlan(ctx, env, &a)
 	if r == nil {
+		if ctx.Err() != nil {
+			return interruptedEarly(env)
+		}
 		return code
 	}
 	if saved != nil {
@@ -106,6 +109,13 @@ type applyOptions struct {
 	push          bool
 	lockTimeout   time.Duration
 	cacheRequired bool
+}
+
+// interruptedEarly ends an apply interrupted before it built anything, as
+// an interrupted apply ends (130), not as one that failed.
+func interruptedEarly(env *Env) int {
+	fmt.Fprintf(env.Stderr, "Interrupted: nothing was built.\n")
+	return exitInterrupted
 }
 
 // savedVariables writes a saved plan's recorded variable values to a
@@ -146,6 +156,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	// around the state update at the end.
 	unlock, err := r.backend.local.Lock(ctx, "apply", o.lockTimeout)
 	if err != nil {
+		if ctx.Err() != nil {
+			if errors.As(err, new(*state.LockedError)) {
+				// Interrupted waiting for someone: say who.
+				fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			}
+			return interruptedEarly(env)
+		}
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return exitError
 	}
