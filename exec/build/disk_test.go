@@ -71,3 +71,35 @@ func TestReserveDiskFull(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// A step that fails on a full disk without saying so (tar: "Wrote only
+// 6144 of 10240 bytes", a script hiding dd's error) is reported as no
+// space left on device; one failing with room to spare is not.
+func TestNoSpaceHint(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	failed := &ExitError{Code: 2}
+	if err := noSpaceHint(failed, mnt); errors.Is(err, unix.ENOSPC) {
+		t.Errorf("with room left: %v", err)
+	}
+	fill, err := os.Create(filepath.Join(mnt, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fill.Write(make([]byte, 8<<20))
+	fill.Close()
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v", err)
+	}
+	err = noSpaceHint(failed, mnt)
+	if !errors.Is(err, unix.ENOSPC) || !errors.As(err, new(*ExitError)) {
+		t.Errorf("on a full disk: %v", err)
+	}
+	t.Log(err)
+}
