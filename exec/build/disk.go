@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/tieplan/tieplan/exec/loopdev"
 	"github.com/tieplan/tieplan/exec/runner"
@@ -422,10 +424,17 @@ func fileSize(p string) int64 {
 }
 
 // command runs a host command (no namespace: it mounts nothing) with its
-// output in the step's log.
+// output in the step's log. It dies with tieplan: a killed apply must not
+// leave a qemu-img writing into a staging directory nobody will commit,
+// or an mkfs holding a loop device attached.
 func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Pdeathsig fires when the thread that started the child exits, not
+	// the process: keep this goroutine on its thread until the child ends.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
