@@ -11,14 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/tieplan/tieplan/exec/loopdev"
 	"github.com/tieplan/tieplan/exec/runner"
+	"github.com/tieplan/tieplan/internal/orphan"
 	"github.com/tieplan/tieplan/plan"
 	"github.com/tieplan/tieplan/plan/blockdev"
 
@@ -430,11 +429,7 @@ func fileSize(p string) int64 {
 func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// Pdeathsig fires when the thread that started the child exits, not
-	// the process: keep this goroutine on its thread until the child ends.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer orphan.Never(cmd)()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
