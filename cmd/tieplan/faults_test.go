@@ -676,7 +676,9 @@ func (tr *faultTrial) checkLeftovers(when string) {
 	// ends before the deadline (a qemu-img finishing its convert into a
 	// dead staging directory).
 	for _, p := range leftoverProcs(dirs) {
-		if samePIDNamespace(p) && !isRunnerInit(p) {
+		// An empty command line is a process whose memory is gone: one
+		// killed, still exiting.
+		if samePIDNamespace(p) && !isRunnerInit(p) && procDesc(p) != "" {
 			tr.leftover("%s: process %d outlived the apply: %s", when, p, procDesc(p))
 		}
 	}
