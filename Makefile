@@ -10,7 +10,7 @@ GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 .DEFAULT_GOAL := build
-.PHONY: deps build test test-short fmtcheck vet fuzz bench bench-quick demo clean
+.PHONY: deps build test test-short test-faults fmtcheck vet fuzz bench bench-quick demo clean
 
 ## deps: install the Debian packages (scripts/deps.sh) and Go modules, when missing
 deps:
@@ -30,6 +30,12 @@ test: deps fmtcheck vet
 ## test-short: the quick tests only (go test -short)
 test-short:
 	$(GO) test -short ./...
+
+## test-faults: the fault harness, 50 trials per mode (SIGKILL, SIGINT, full
+## disk) at random moments; TIEPLAN_FAULT_SEED=N replays a run
+FAULT_TRIALS ?= 50
+test-faults:
+	TIEPLAN_FAULT_TRIALS=$(FAULT_TRIALS) $(GO) test -count=1 -timeout 60m -run '^TestFaults$$' -v ./cmd/tieplan
 
 ## fmtcheck: fail, listing the files, if any Go file is not gofmt-formatted
 fmtcheck:

@@ -83,6 +83,9 @@ func runApply(ctx context.Context, env *Env, args []string) int {
 	}
 	r, code := computePlan(ctx, env, &a)
 	if r == nil {
+		if ctx.Err() != nil {
+			return interruptedEarly(env)
+		}
 		return code
 	}
 	if saved != nil {
@@ -106,6 +109,13 @@ type applyOptions struct {
 	push          bool
 	lockTimeout   time.Duration
 	cacheRequired bool
+}
+
+// interruptedEarly ends an apply interrupted before it built anything, as
+// an interrupted apply ends (130), not as one that failed.
+func interruptedEarly(env *Env) int {
+	fmt.Fprintf(env.Stderr, "Interrupted: nothing was built.\n")
+	return exitInterrupted
 }
 
 // savedVariables writes a saved plan's recorded variable values to a
@@ -146,6 +156,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	// around the state update at the end.
 	unlock, err := r.backend.local.Lock(ctx, "apply", o.lockTimeout)
 	if err != nil {
+		if ctx.Err() != nil {
+			if errors.As(err, new(*state.LockedError)) {
+				// Interrupted waiting for someone: say who.
+				fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			}
+			return interruptedEarly(env)
+		}
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return exitError
 	}
@@ -162,12 +179,13 @@ func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	}
 
 	st := store.Dir{Root: r.cacheDir}
-	scratch, err := os.MkdirTemp(r.cacheDir, ".apply-")
+	// Scratch also removes what killed applies left of theirs.
+	scratch, releaseScratch, err := st.Scratch()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 		return exitError
 	}
-	defer os.RemoveAll(scratch)
+	defer releaseScratch()
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
@@ -397,6 +415,7 @@ func exportArtifacts(r *planRun, results []*walk.ImageResult, st store.Dir) ([]e
 				continue
 			}
 			written := false
+			removeStaleTemps(s.Output)
 			if !unchanged(prior, s.Output, digest) {
 				if d, _, err := fileDigest(s.Output); err != nil || d != digest {
 					if err := copyAtomic(src, s.Output); err != nil {
@@ -665,6 +684,10 @@ func fileDigest(p string) (string, int64, error) {
 	return fmt.Sprintf("sha256:%x", h.Sum(nil)), n, nil
 }
 
+// copyAtomic writes src to dst through a temporary file beside it, so that
+// dst is the old file or the whole new one, never part of one. The
+// temporary file is flocked while it has a name, so that removeStaleTemps
+// can tell one a killed apply left from one being written.
 func copyAtomic(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -674,27 +697,73 @@ func copyAtomic(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	tmp, err := createLockedTemp(dst)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	defer tmp.Close()
 	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
+	// Renamed while still open and locked: a cleaner never sees the name
+	// unlocked.
 	return os.Rename(tmp.Name(), dst)
+}
+
+// tempPattern is how copyAtomic names dst's temporary files.
+func tempPattern(dst string) string { return "." + filepath.Base(dst) + ".tmp-*" }
+
+// createLockedTemp makes a temporary file for dst and flocks it. A
+// cleaner may remove the file between its creation and the flock, so
+// the name is checked to still be the locked file.
+func createLockedTemp(dst string) (*os.File, error) {
+	for tries := 0; ; tries++ {
+		tmp, err := os.CreateTemp(filepath.Dir(dst), tempPattern(dst))
+		if err != nil {
+			return nil, err
+		}
+		if syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			a, aerr := tmp.Stat()
+			b, berr := os.Lstat(tmp.Name())
+			if aerr == nil && berr == nil && os.SameFile(a, b) {
+				return tmp, nil
+			}
+		}
+		tmp.Close()
+		if tries == 10 {
+			return nil, fmt.Errorf("%s: temporary file removed as it was made", dst)
+		}
+	}
+}
+
+// removeStaleTemps removes the temporary files of dst that no live
+// process holds: those of an apply killed while writing dst, which
+// nothing else would remove.
+func removeStaleTemps(dst string) {
+	names, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), tempPattern(dst)))
+	for _, p := range names {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			// Checked under the lock: a writer renames its file away while
+			// holding it, and p may name another file by now.
+			a, aerr := f.Stat()
+			b, berr := os.Lstat(p)
+			if aerr == nil && berr == nil && os.SameFile(a, b) {
+				os.Remove(p)
+			}
+		}
+		f.Close()
+	}
 }
 
 // pushLayers uploads every layer of this apply's images that the registry

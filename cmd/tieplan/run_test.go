@@ -211,3 +211,30 @@ func TestDetailedExitcode(t *testing.T) {
 		t.Errorf("without the flag: exit %d\n%s", code, stdout)
 	}
 }
+
+// An apply interrupted as it starts (here: before it takes the state lock)
+// exits 130 like any interrupted apply, and blames no lock holder: the
+// fault harness found it exiting 1, saying an unknown process held the
+// lock.
+func TestApplyInterruptedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "base.tar"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "base \"tarball\" \"b\" {\n  path = \"base.tar\"\n}\nimage \"x\" {\n  base = base.tarball.b\n  skip_base = true\n  elements = []\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.tie.hcl"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "nodib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var o, e bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e, Dir: dir,
+		Environ: []string{"TIEPLAN_CACHE_DIR=" + filepath.Join(dir, "cache"), "TIEPLAN_DIB_ELEMENTS=" + filepath.Join(dir, "nodib")}}
+	code := run(ctx, []string{"apply", "."}, env)
+	if code != exitInterrupted || !strings.Contains(e.String(), "Interrupted") || strings.Contains(e.String(), "locked") {
+		t.Errorf("apply with a cancelled context: exit %d, want %d\nstderr:\n%s", code, exitInterrupted, e.String())
+	}
+}

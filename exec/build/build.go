@@ -19,6 +19,8 @@ import (
 	"github.com/tieplan/tieplan/exec/store"
 	"github.com/tieplan/tieplan/exec/walk"
 	"github.com/tieplan/tieplan/plan"
+
+	"golang.org/x/sys/unix"
 )
 
 // Image is what the executor knows of one image being built.
@@ -85,6 +87,7 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 		return nil, err
 	}
 	if err := e.execute(ctx, img, step, lower, dir); err != nil {
+		err = noSpaceHint(err, dir)
 		if e.KeepFailed && ctx.Err() == nil {
 			if kept, kerr := e.keep(step, dir); kerr == nil {
 				e.Kept(step.Addr, kept)
@@ -96,6 +99,32 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 		return nil, err
 	}
 	return s, nil
+}
+
+// nearlyFull is how little room left on the filesystem of a failed
+// step's staging directory makes noSpaceHint blame the full disk.
+const nearlyFull = 1 << 20
+
+// noSpaceHint adds to a step's error that the filesystem its layer was
+// being written to is full, when it is (checked before the staging
+// directory is discarded, which frees the room). Tools report a full disk
+// their own way or not at all: tar's "Wrote only 6144 of 10240 bytes", a
+// script's dd 2>/dev/null, an exit status alone.
+func noSpaceHint(err error, dir string) error {
+	if errors.Is(err, unix.ENOSPC) {
+		return err
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return err
+	}
+	// Not Bfree, even for root: ext4 holds back clusters (for metadata)
+	// that no one's data gets, so Bfree stays above zero when full.
+	free := int64(st.Bavail) * st.Bsize
+	if free >= nearlyFull {
+		return err
+	}
+	return fmt.Errorf("%w (%w: %d KiB left where its layer was being written, %s)", err, unix.ENOSPC, free>>10, dir)
 }
 
 // keep moves a failed step's upper directory out of staging, where gc

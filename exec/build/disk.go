@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,8 +17,11 @@ import (
 
 	"github.com/tieplan/tieplan/exec/loopdev"
 	"github.com/tieplan/tieplan/exec/runner"
+	"github.com/tieplan/tieplan/internal/orphan"
 	"github.com/tieplan/tieplan/plan"
 	"github.com/tieplan/tieplan/plan/blockdev"
+
+	"golang.org/x/sys/unix"
 )
 
 // diskFile is the assembled disk of a partitioned image: the whole layer
@@ -58,15 +62,7 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 		return err
 	}
 	raw := filepath.Join(dir, "tree", diskFile)
-	f, err := os.Create(raw)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := reserveDisk(raw, size); err != nil {
 		return err
 	}
 	log := e.log(step)
@@ -109,7 +105,74 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 	if err := e.finaliseBaseOn(ctx, step, disk); err != nil {
 		return err
 	}
-	return dev.Detach()
+	if err := dev.Detach(); err != nil {
+		return err
+	}
+	return releaseUnused(raw)
+}
+
+// reserveDisk makes the disk file, size bytes, with every block allocated.
+// A loop device turns a write its sparse backing file has no room for
+// into EIO: on a full cache, mkfs, tar or a finalise script would fail
+// with an I/O error (and the filesystem on the disk be left torn) instead
+// of this step failing here, saying the disk is full. releaseUnused gives
+// back what the disk did not use once it is detached.
+func reserveDisk(raw string, size int64) error {
+	f, err := os.Create(raw)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		// Nothing to reserve with, nothing to do better: stay sparse.
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("reserving %d MiB for the disk: %w", size>>20, err)
+	}
+	return f.Close()
+}
+
+// releaseUnused punches out of raw the blocks reserveDisk allocated that
+// were never written, so the layer takes no more room than a sparse file
+// would. A filesystem reports such blocks as holes (SEEK_HOLE); one that
+// cannot seek holes keeps them.
+func releaseUnused(raw string) error {
+	f, err := os.OpenFile(raw, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	fd := int(f.Fd())
+	for off := int64(0); off < size; {
+		hole, err := unix.Seek(fd, off, unix.SEEK_HOLE)
+		if err != nil || hole >= size {
+			break
+		}
+		data, err := unix.Seek(fd, hole, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			data = size
+		} else if err != nil {
+			break
+		}
+		if err := unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, hole, data-hole); err != nil {
+			if errors.Is(err, unix.EOPNOTSUPP) {
+				return nil
+			}
+			return fmt.Errorf("releasing the disk's unused space: %w", err)
+		}
+		off = data
+	}
+	return f.Close()
 }
 
 // diskSize is the largest size an artifact asks for, else DIB's: the
@@ -360,10 +423,13 @@ func fileSize(p string) int64 {
 }
 
 // command runs a host command (no namespace: it mounts nothing) with its
-// output in the step's log.
+// output in the step's log. It dies with tieplan: a killed apply must not
+// leave a qemu-img writing into a staging directory nobody will commit,
+// or an mkfs holding a loop device attached.
 func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log
+	defer orphan.Never(cmd)()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tieplan/tieplan/internal/orphan"
 )
 
 // Device is an attached loop device.
@@ -65,9 +67,17 @@ func Attach(file string, readOnly bool) (*Device, error) {
 		// adds the partitions it reads from the table. It fails on
 		// partitions the scan did add, so its status says nothing:
 		// Partition checks the nodes.
-		d.partx, _ = exec.Command("partx", "-a", path).CombinedOutput()
+		d.partx, _ = partx(path)
 		return d, nil
 	}
+}
+
+// partx runs partx -a on dev. It dies with tieplan: one left running holds
+// the device open, and so attached, after a killed tieplan is gone.
+func partx(dev string) ([]byte, error) {
+	cmd := exec.Command("partx", "-a", dev)
+	defer orphan.Never(cmd)()
+	return cmd.CombinedOutput()
 }
 
 // Partition returns the node of partition n (from 1), or an error if the

@@ -27,6 +27,9 @@
 //	locks/path-<sha256>.lock    lock of a host directory bound into steps
 //	                            (a package cache), held while one runs
 //	inputs/                     step texts, kept by package plan
+//	.apply-*/                   an apply's scratch (Scratch): flocked while
+//	                            it lives; the next Scratch deletes those
+//	                            of killed applies
 //
 // plan looks layers up to decide what to reuse; apply builds a step under
 // LockKey into a Stage directory, Commits it, and holds the layers it reads

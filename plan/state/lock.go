@@ -43,8 +43,15 @@ func (l *Local) Lock(ctx context.Context, operation string, timeout time.Duratio
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
+	// held is whether an attempt found the lock held: only then is a
+	// cancelled wait a LockedError, naming the holder; cancelled before
+	// that, nobody is known to hold it.
+	held := false
 	for {
 		if err := ctx.Err(); err != nil {
+			if !held {
+				return nil, fmt.Errorf("taking the state lock: %w", err)
+			}
 			return nil, l.lockedError(waited(), err)
 		}
 		f, err := l.tryLock()
@@ -60,6 +67,7 @@ func (l *Local) Lock(ctx context.Context, operation string, timeout time.Duratio
 			return l.unlockFunc(f), nil
 		}
 
+		held = true
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			return nil, l.lockedError(waited(), nil)

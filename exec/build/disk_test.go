@@ -1,0 +1,158 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func allocated(t *testing.T, p string) int64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
+}
+
+// The disk is allocated whole while it is built, and keeps only what was
+// written once released.
+func TestReserveAndReleaseDisk(t *testing.T) {
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if err := reserveDisk(raw, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	if got := allocated(t, raw); got < 8<<20 {
+		t.Skipf("the filesystem of %s does not preallocate (%d bytes allocated)", raw, got)
+	}
+	f, err := os.OpenFile(raw, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("x"), 1<<20)
+	if _, err := f.WriteAt(data, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := releaseUnused(raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := allocated(t, raw); got > 1<<20+64<<10 {
+		t.Errorf("after release %d bytes are allocated, want about 1 MiB", got)
+	}
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 8<<20 || !bytes.Equal(b[2<<20:3<<20], data) || bytes.Count(b[:2<<20], []byte{0}) != 2<<20 {
+		t.Error("release changed the disk's content")
+	}
+}
+
+// On a full filesystem the disk fails at once with ENOSPC, not later
+// with the EIO a loop device gives for a sparse file it cannot fill.
+func TestReserveDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	err := reserveDisk(filepath.Join(mnt, "disk.raw"), 8<<20)
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("reserveDisk on a full filesystem: %v, want ENOSPC", err)
+	}
+	t.Log(err)
+}
+
+// A step that fails on a full disk without saying so (tar: "Wrote only
+// 6144 of 10240 bytes", a script hiding dd's error) is reported as no
+// space left on device; one failing with room to spare is not.
+func TestNoSpaceHint(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	failed := &ExitError{Code: 2}
+	if err := noSpaceHint(failed, mnt); errors.Is(err, unix.ENOSPC) {
+		t.Errorf("with room left: %v", err)
+	}
+	fill, err := os.Create(filepath.Join(mnt, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fill.Write(make([]byte, 8<<20))
+	fill.Close()
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v", err)
+	}
+	err = noSpaceHint(failed, mnt)
+	if !errors.Is(err, unix.ENOSPC) || !errors.As(err, new(*ExitError)) {
+		t.Errorf("on a full disk: %v", err)
+	}
+	t.Log(err)
+}
+
+// A host command dies with tieplan: the fault harness found qemu-img and
+// mkfs.ext4 (holding the loop device) running on after apply was killed.
+func TestCommandDiesWithTieplan(t *testing.T) {
+	if pidFile := os.Getenv("TIEPLAN_TEST_COMMAND_PIDFILE"); pidFile != "" {
+		// The helper: runs a command that would outlive it, until killed.
+		command(context.Background(), io.Discard, nil, "sh", "-c", `echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec sleep 4324`, pidFile)
+		os.Exit(0)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	helper := exec.Command(os.Args[0], "-test.run=^TestCommandDiesWithTieplan$")
+	helper.Env = append(os.Environ(), "TIEPLAN_TEST_COMMAND_PIDFILE="+pidFile)
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		b, err := os.ReadFile(pidFile)
+		if err == nil {
+			pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			helper.Process.Kill()
+			t.Fatal("the helper never started its command")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	helper.Process.Kill()
+	helper.Wait()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		// Gone, or a zombie waiting for its new parent to reap it.
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the command (pid %d) outlived its killed parent", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
