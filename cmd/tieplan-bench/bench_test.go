@@ -86,8 +86,8 @@ func TestGenValidate100Validates(t *testing.T) {
 	if m.Wall <= 0 || m.MaxRSS <= 0 {
 		t.Errorf("median %+v: want a wall time and a peak RSS", m)
 	}
-	if res.Tieplan.Version == "" || res.Machine.Cores < 1 || res.Machine.Kernel == "" {
-		t.Errorf("incomplete machine or version: %+v %+v", res.Machine, res.Tieplan)
+	if res.Tieplan.Version == "" || res.DIB.Version == "" || res.Machine.Cores < 1 || res.Machine.Kernel == "" {
+		t.Errorf("incomplete machine or versions: %+v %+v %+v", res.Machine, res.Tieplan, res.DIB)
 	}
 }
 
@@ -401,5 +401,23 @@ func TestGenMulticloud(t *testing.T) {
 	}
 	if !strings.Contains(cmd, "DIB_CLOUD_INIT_DATASOURCES='VMware, OVF'") || strings.Contains(cmd, " vm ") {
 		t.Errorf("the DIB side's builds:\n%s", cmd)
+	}
+}
+
+func TestParseDIBVersion(t *testing.T) {
+	for _, tc := range []struct {
+		dpkg, own string
+		want      dibInfo
+	}{
+		{"3.13.0-2", "", dibInfo{"3.13.0-2", "Debian package python3-diskimage-builder"}},
+		{"", "3.13.0\n", dibInfo{"3.13.0", "disk-image-create --version"}},
+		{"", "disk-image-create 2.38.0\n", dibInfo{"2.38.0", "disk-image-create --version"}},
+		// dpkg-query -W on a package that is known but not installed.
+		{"\n", "", dibInfo{Version: "unknown"}},
+		{"dpkg-query: no packages found matching x", "3.13.0", dibInfo{"3.13.0", "disk-image-create --version"}},
+	} {
+		if got := parseDIBVersion(tc.dpkg, tc.own); got != tc.want {
+			t.Errorf("parseDIBVersion(%q, %q) = %+v, want %+v", tc.dpkg, tc.own, got, tc.want)
+		}
 	}
 }

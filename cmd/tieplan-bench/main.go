@@ -91,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Date:     time.Now(),
 		Machine:  describeMachine(),
 		Tieplan:  tieplanInfo{Path: bin, tieplanVersion: version},
+		DIB:      readDIBVersion(),
 		Settings: settings{Runs: *runs, Quick: *quick, Only: *only},
 	}
 	tmp, err := os.MkdirTemp("", "tieplan-bench-")
