@@ -421,3 +421,32 @@ func TestParseDIBVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectWorkloads(t *testing.T) {
+	names := func(ws []workload) string {
+		var n []string
+		for _, w := range ws {
+			n = append(n, w.name)
+		}
+		return strings.Join(n, " ")
+	}
+	def, err := selectWorkloads("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := selectWorkloads("", true)
+	if len(all) != len(workloads) || len(def) >= len(all) {
+		t.Errorf("-all selects %d of %d workloads, the default %d", len(all), len(workloads), len(def))
+	}
+	if strings.Contains(names(def), "multicloud") {
+		t.Errorf("the default run includes an opt-in workload: %s", names(def))
+	}
+	// -only keeps the table's order and reaches opt-in workloads.
+	got, err := selectWorkloads("multicloud-noop, plan-10", false)
+	if err != nil || names(got) != "plan-10 multicloud-noop" {
+		t.Errorf("-only: %q, %v", names(got), err)
+	}
+	if _, err := selectWorkloads("plan-10,nope", false); err == nil {
+		t.Error("-only with an unknown name: no error")
+	}
+}

@@ -28,6 +28,7 @@ type settings struct {
 	Runs  int    `json:"runs"` // -runs; 0 for the defaults
 	Quick bool   `json:"quick"`
 	Only  string `json:"only,omitempty"`
+	All   bool   `json:"all,omitempty"`
 }
 
 // workloadResult is one workload's runs, medians and verdict.
