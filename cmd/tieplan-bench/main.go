@@ -114,7 +114,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tieplan-bench: %s skipped by -quick (its runs take minutes)\n", w.name)
 			continue
 		}
-		r, err := h.runWorkload(w, filepath.Join(tmp, w.name))
+		dir := filepath.Join(tmp, w.name)
+		r, err := h.runWorkload(w, dir)
+		if err == nil && w.after != nil {
+			if err = w.after(res.Workloads, r, dir); err != nil {
+				err = fmt.Errorf("after the runs: %w", err)
+			}
+		}
 		r.Notes = summarizeNotes(notesOf(w.name))
 		judge(r, w.goal, err)
 		if err != nil {

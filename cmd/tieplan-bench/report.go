@@ -44,6 +44,10 @@ type workloadResult struct {
 	// Notes are what the workload recorded besides times: registry
 	// throughputs.
 	Notes []string `json:"notes,omitempty"`
+	// Fit is P5's, on plan-1000.
+	Fit *scalingFit `json:"fit,omitempty"`
+	// Cache is P6's figures, on p4-three-images.
+	Cache *cacheFigures `json:"cache,omitempty"`
 }
 
 type sideResult struct {

@@ -30,6 +30,11 @@ type workload struct {
 	// optIn keeps the workload out of a plain run (make bench), which must
 	// finish in 40 minutes on 2 cores; -all or -only runs it.
 	optIn bool
+	// after, when set, runs once the workload was measured without error,
+	// with the results so far (in run order) and the workload's directory:
+	// figures derived from the runs or from what they left (notes, Fit,
+	// Cache), which the goal may check.
+	after func(done []*workloadResult, r *workloadResult, dir string) error
 }
 
 // side is one command of a workload.
@@ -109,7 +114,12 @@ var workloads = []workload{
 	},
 	planScaling(10),
 	planScaling(100, wallUnder(time.Second), rssUnder(300*mb)),
-	planScaling(1000),
+	withAfter(planScaling(1000, linearGrowth()), planFitAfter),
+}
+
+func withAfter(w workload, after func(done []*workloadResult, r *workloadResult, dir string) error) workload {
+	w.after = after
+	return w
 }
 
 // The real builds follow the quick workloads in one place, so the order
@@ -117,12 +127,13 @@ var workloads = []workload{
 // measures), P7, and the opt-in multicloud pair last.
 func init() {
 	workloads = append(workloads, w1Workloads...)
-	workloads = append(workloads, freshRunnerWorkload())
+	workloads = append(workloads, p4Workload(), freshRunnerWorkload())
 	workloads = append(workloads, multicloudWorkloads...)
 }
 
 // planScaling are the plan workloads of growing size: the goal is linear
-// growth, and 100 images under 1 s and 300 MB.
+// growth (checked on plan-1000, against plan-100), and 100 images under 1 s
+// and 300 MB.
 func planScaling(n int, goal ...check) workload {
 	return workload{
 		name:  fmt.Sprintf("plan-%d", n),
