@@ -44,7 +44,8 @@ fmtcheck:
 vet:
 	$(GO) vet ./...
 
-## bench: build, then run the benchmark harness (real builds included: deps needed)
+## bench: build, then run the benchmark harness (real builds included: deps needed;
+## about 30 minutes on 2 cores; the multicloud pair is opt-in: -all)
 bench: deps build
 	$(GO) run ./cmd/tieplan-bench
 
