@@ -1,10 +1,12 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,8 +88,8 @@ func TestGenValidate100Validates(t *testing.T) {
 	if m.Wall <= 0 || m.MaxRSS <= 0 {
 		t.Errorf("median %+v: want a wall time and a peak RSS", m)
 	}
-	if res.Tieplan.Version == "" || res.Machine.Cores < 1 || res.Machine.Kernel == "" {
-		t.Errorf("incomplete machine or version: %+v %+v", res.Machine, res.Tieplan)
+	if res.Tieplan.Version == "" || res.DIB.Version == "" || res.Machine.Cores < 1 || res.Machine.Kernel == "" {
+		t.Errorf("incomplete machine or versions: %+v %+v %+v", res.Machine, res.Tieplan, res.DIB)
 	}
 }
 
@@ -401,5 +403,149 @@ func TestGenMulticloud(t *testing.T) {
 	}
 	if !strings.Contains(cmd, "DIB_CLOUD_INIT_DATASOURCES='VMware, OVF'") || strings.Contains(cmd, " vm ") {
 		t.Errorf("the DIB side's builds:\n%s", cmd)
+	}
+}
+
+func TestParseDIBVersion(t *testing.T) {
+	for _, tc := range []struct {
+		dpkg, own string
+		want      dibInfo
+	}{
+		{"3.13.0-2", "", dibInfo{"3.13.0-2", "Debian package python3-diskimage-builder"}},
+		{"", "3.13.0\n", dibInfo{"3.13.0", "disk-image-create --version"}},
+		{"", "disk-image-create 2.38.0\n", dibInfo{"2.38.0", "disk-image-create --version"}},
+		// dpkg-query -W on a package that is known but not installed.
+		{"\n", "", dibInfo{Version: "unknown"}},
+		{"dpkg-query: no packages found matching x", "3.13.0", dibInfo{"3.13.0", "disk-image-create --version"}},
+	} {
+		if got := parseDIBVersion(tc.dpkg, tc.own); got != tc.want {
+			t.Errorf("parseDIBVersion(%q, %q) = %+v, want %+v", tc.dpkg, tc.own, got, tc.want)
+		}
+	}
+}
+
+func TestSelectWorkloads(t *testing.T) {
+	names := func(ws []workload) string {
+		var n []string
+		for _, w := range ws {
+			n = append(n, w.name)
+		}
+		return strings.Join(n, " ")
+	}
+	def, err := selectWorkloads("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := selectWorkloads("", true)
+	if len(all) != len(workloads) || len(def) >= len(all) {
+		t.Errorf("-all selects %d of %d workloads, the default %d", len(all), len(workloads), len(def))
+	}
+	if strings.Contains(names(def), "multicloud") {
+		t.Errorf("the default run includes an opt-in workload: %s", names(def))
+	}
+	// -only keeps the table's order and reaches opt-in workloads.
+	got, err := selectWorkloads("multicloud-noop, plan-10", false)
+	if err != nil || names(got) != "plan-10 multicloud-noop" {
+		t.Errorf("-only: %q, %v", names(got), err)
+	}
+	if _, err := selectWorkloads("plan-10,nope", false); err == nil {
+		t.Error("-only with an unknown name: no error")
+	}
+}
+
+func TestFitPlanScaling(t *testing.T) {
+	plan := func(n int, wall time.Duration, rss int64) *workloadResult {
+		return &workloadResult{Name: fmt.Sprintf("plan-%d", n), Verdict: verdictMet,
+			Sides: []sideResult{{Median: measurement{Wall: wall, MaxRSS: rss}}}}
+	}
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		rs     []*workloadResult
+		ok     bool
+		linear bool
+	}{
+		// The README's 2026-11-25 figures.
+		{"measured", []*workloadResult{plan(10, 29*ms, 17_600_000), plan(100, 196*ms, 43_800_000), plan(1000, 1950*ms, 270_000_000)}, true, true},
+		{"start-up cost pulls it down", []*workloadResult{plan(100, 200*ms, 1), plan(1000, 1600*ms, 1)}, true, true},
+		{"n log n", []*workloadResult{plan(100, 200*ms, 1), plan(1000, 3000*ms, 1)}, true, false},
+		{"quadratic", []*workloadResult{plan(100, 200*ms, 1), plan(1000, 20*time.Second, 1)}, true, false},
+		{"no plan-100", []*workloadResult{plan(10, 29*ms, 1), plan(1000, 1950*ms, 1)}, false, false},
+		{"plan-100 failed", []*workloadResult{{Name: "plan-100", Verdict: verdictError}, plan(1000, 1950*ms, 1)}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ok := fitPlanScaling(tc.rs)
+			if ok != tc.ok || f.Linear != tc.linear {
+				t.Errorf("fit %+v, %v; want ok %v, linear %v", f, ok, tc.ok, tc.linear)
+			}
+		})
+	}
+	f, _ := fitPlanScaling([]*workloadResult{plan(10, 29*ms, 17_600_000), plan(100, 196*ms, 43_800_000), plan(1000, 1950*ms, 270_000_000)})
+	if f.Exponent < 0.99 || f.Exponent > 1.0 || f.RSSPerImage != 251_333 || f.Points[2].PerImage != 1950*time.Microsecond {
+		t.Errorf("fit %+v", f)
+	}
+	want := "P5 fit: 10 images 29.0 ms (2.90 ms per image, peak RSS 17.6 MB), 100 images 196 ms (1.96 ms per image, peak RSS 43.8 MB), " +
+		"1000 images 1.95 s (1.95 ms per image, peak RSS 270 MB); 100 → 1000 images: 9.9× the time (exponent 1.00), linear: within [8, 12]× of 10×; peak RSS +0.25 MB per image"
+	if got := f.String(); got != want {
+		t.Errorf("note\n%s\nwant\n%s", got, want)
+	}
+
+	// The hook puts the fit on plan-1000 with DIB's resolver for scale, and
+	// the check reads it.
+	notes.Lock()
+	delete(notes.byWorkload, "plan-1000")
+	notes.Unlock()
+	seed := &workloadResult{Name: "elements-seed", Verdict: verdictMet, Sides: []sideResult{{}, {Median: measurement{Wall: 66 * ms}}}}
+	r := plan(1000, 1950*ms, 270_000_000)
+	if err := planFitAfter([]*workloadResult{seed, plan(100, 196*ms, 43_800_000)}, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	judge(r, []check{linearGrowth()}, nil)
+	ns := notesOf("plan-1000")
+	if r.Fit == nil || r.Verdict != verdictMet || len(ns) != 2 || !strings.Contains(ns[1], "66.0 ms") {
+		t.Errorf("fit %+v, verdict %s, notes %q", r.Fit, r.Verdict, ns)
+	}
+}
+
+func TestPlanSharing(t *testing.T) {
+	total, distinct, err := planSharing([]byte(`{"images":[{"changes":[{"key":"a"},{"key":"b"}]},{"changes":[{"key":"a"},{"key":"c"}]}]}`))
+	if err != nil || total != 4 || distinct != 3 {
+		t.Errorf("planSharing = %d, %d, %v", total, distinct, err)
+	}
+}
+
+func TestP4Commands(t *testing.T) {
+	cfg := p4Config()
+	if n := strings.Count(cfg, "\nimage \""); n != 3 || !strings.Contains(cfg, `"debian-minimal", "bench-marker", "p4-b"`) {
+		t.Errorf("P4's configuration:\n%s", cfg)
+	}
+	dib := p4DIB("/d")
+	if n := strings.Count(dib, "disk-image-create -a amd64 -t tar"); n != 3 || strings.Count(dib, "rm -rf") != 1 || !strings.HasPrefix(dib, "rm -rf $HOME/.cache/image-create;") {
+		t.Errorf("P4's DIB side clears DIB's cache once, first, then builds three:\n%s", dib)
+	}
+}
+
+func TestTarContentBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	for _, h := range []*tar.Header{
+		{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "etc/a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 3},
+		{Name: "etc/b", Typeflag: tar.TypeSymlink, Linkname: "a"},
+		{Name: "etc/c", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(make([]byte, h.Size))
+	}
+	tw.Close()
+	f.Close()
+	if n, err := tarContentBytes(path); n != 8 || err != nil {
+		t.Errorf("tarContentBytes = %d, %v; want 8", n, err)
 	}
 }

@@ -21,10 +21,13 @@
 // and 1 pair otherwise (or -runs pairs when given). The report gives the
 // median of each metric and, for two sides, the median of the pairwise ratios
 // A/B, as a Markdown table on stdout and as JSON in -json-out, with the machine
-// and the tieplan version. Each workload's goal is a list of checks on those
-// medians; its verdict is met, missed, or error when a run failed. The exit
+// and the tieplan and DIB versions. Each workload's goal is a list of checks
+// on those medians and on what its after hook derives (P5's fit, P6's cache
+// size); its verdict is met, missed, or error when a run failed. The exit
 // status is 1 when a workload could not be measured, 0 otherwise — a missed
-// goal is reported, not a failure of the harness.
+// goal is reported, not a failure of the harness. Opt-in workloads (the
+// multicloud pair) run only with -all or -only, so that make bench fits in
+// 40 minutes on 2 cores.
 //
 // Adding a workload is adding an entry to the workloads table: a name, a
 // setup func that writes its inputs into an empty directory, one or two

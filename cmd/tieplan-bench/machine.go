@@ -110,3 +110,36 @@ func readTieplanVersion(bin string) (tieplanVersion, error) {
 	}
 	return v, nil
 }
+
+// dibInfo is the diskimage-builder the other side of the W1 workloads runs.
+type dibInfo struct {
+	Version string `json:"version"` // "unknown" when neither source answers
+	// Source says where Version came from: the Debian package (its
+	// revision included, which upstream's version lacks) or
+	// disk-image-create --version.
+	Source string `json:"source,omitempty"`
+}
+
+// readDIBVersion asks dpkg first, then disk-image-create itself (a DIB
+// installed with pip has no package).
+func readDIBVersion() dibInfo {
+	dpkg, _ := exec.Command("dpkg-query", "-W", "-f=${Version}", "python3-diskimage-builder").Output()
+	var own []byte
+	if strings.TrimSpace(string(dpkg)) == "" {
+		own, _ = exec.Command("disk-image-create", "--version").Output()
+	}
+	return parseDIBVersion(string(dpkg), string(own))
+}
+
+// parseDIBVersion picks the version from dpkg-query's and
+// disk-image-create --version's outputs ("" for one not run or failed).
+func parseDIBVersion(dpkg, own string) dibInfo {
+	if v := strings.TrimSpace(dpkg); v != "" && !strings.ContainsAny(v, " \n") {
+		return dibInfo{Version: v, Source: "Debian package python3-diskimage-builder"}
+	}
+	// Older DIBs print "disk-image-create 3.x"; keep the last word.
+	if f := strings.Fields(own); len(f) > 0 {
+		return dibInfo{Version: f[len(f)-1], Source: "disk-image-create --version"}
+	}
+	return dibInfo{Version: "unknown"}
+}

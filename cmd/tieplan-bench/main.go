@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -34,8 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	tieplan := fs.String("tieplan", "bin/tieplan", "the tieplan binary to measure, at `PATH` (make build writes bin/tieplan)")
 	runs := fs.Int("runs", 0, "measured runs of a one-sided workload (default 5, after a warm-up); pairs of a two-sided one (default and at least 3; 1 by default when a run takes a minute or more)")
-	quick := fs.Bool("quick", false, "skip runs of other tools that take longer than a minute (no workload runs another tool yet)")
-	only := fs.String("only", "", "run only the workload `NAME`")
+	quick := fs.Bool("quick", false, "skip the workloads whose runs take minutes (the real image builds, tieplan's and DIB's); make bench-quick")
+	only := fs.String("only", "", "run only the workloads `NAMES` (comma-separated), opt-in ones included")
+	all := fs.Bool("all", false, "also run the opt-in workloads (multicloud-cold, multicloud-noop: about 25 minutes more)")
 	jsonOut := fs.String("json-out", "bench-results.json", "write the results as JSON to `FILE`")
 	list := fs.Bool("list", false, "list the workloads and exit")
 	keep := fs.Bool("keep", false, "keep the workloads' generated inputs (their directory is printed on stderr)")
@@ -56,19 +58,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *list {
 		for _, w := range workloads {
-			fmt.Fprintf(stdout, "%s\t%s\n", w.name, w.about)
+			about := w.about
+			if w.optIn {
+				about = "(opt-in: -all or -only) " + about
+			}
+			fmt.Fprintf(stdout, "%s\t%s\n", w.name, about)
 		}
 		return 0
 	}
 
-	selected := workloads
-	if *only != "" {
-		w, err := findWorkload(*only)
-		if err != nil {
-			fmt.Fprintf(stderr, "tieplan-bench: -only: %v\n", err)
-			return 2
-		}
-		selected = []workload{w}
+	selected, err := selectWorkloads(*only, *all)
+	if err != nil {
+		fmt.Fprintf(stderr, "tieplan-bench: -only: %v\n", err)
+		return 2
 	}
 
 	bin, err := filepath.Abs(*tieplan)
@@ -91,7 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Date:     time.Now(),
 		Machine:  describeMachine(),
 		Tieplan:  tieplanInfo{Path: bin, tieplanVersion: version},
-		Settings: settings{Runs: *runs, Quick: *quick, Only: *only},
+		DIB:      readDIBVersion(),
+		Settings: settings{Runs: *runs, Quick: *quick, Only: *only, All: *all},
 	}
 	tmp, err := os.MkdirTemp("", "tieplan-bench-")
 	if err != nil {
@@ -111,7 +114,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "tieplan-bench: %s skipped by -quick (its runs take minutes)\n", w.name)
 			continue
 		}
-		r, err := h.runWorkload(w, filepath.Join(tmp, w.name))
+		dir := filepath.Join(tmp, w.name)
+		r, err := h.runWorkload(w, dir)
+		if err == nil && w.after != nil {
+			if err = w.after(res.Workloads, r, dir); err != nil {
+				err = fmt.Errorf("after the runs: %w", err)
+			}
+		}
 		r.Notes = summarizeNotes(notesOf(w.name))
 		judge(r, w.goal, err)
 		if err != nil {
@@ -131,6 +140,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// selectWorkloads is what a run measures: the workloads named in only
+// (comma-separated, in the table's order), or else the table without the
+// opt-in workloads unless all.
+func selectWorkloads(only string, all bool) ([]workload, error) {
+	if only == "" {
+		var out []workload
+		for _, w := range workloads {
+			if all || !w.optIn {
+				out = append(out, w)
+			}
+		}
+		return out, nil
+	}
+	want := map[string]bool{}
+	for _, name := range strings.Split(only, ",") {
+		name = strings.TrimSpace(name)
+		if _, err := findWorkload(name); err != nil {
+			return nil, err
+		}
+		want[name] = true
+	}
+	var out []workload
+	for _, w := range workloads {
+		if want[w.name] {
+			out = append(out, w)
+		}
+	}
+	return out, nil
 }
 
 // runWorkload sets w up in dir, a directory it creates, and measures it.

@@ -202,7 +202,3 @@ func rateOf(note string) float64 {
 	}
 	return r
 }
-
-func init() {
-	workloads = append(workloads, freshRunnerWorkload())
-}

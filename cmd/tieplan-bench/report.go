@@ -14,6 +14,7 @@ type results struct {
 	Date      time.Time         `json:"date"`
 	Machine   machine           `json:"machine"`
 	Tieplan   tieplanInfo       `json:"tieplan"`
+	DIB       dibInfo           `json:"dib"`
 	Settings  settings          `json:"settings"`
 	Workloads []*workloadResult `json:"workloads"`
 }
@@ -27,6 +28,7 @@ type settings struct {
 	Runs  int    `json:"runs"` // -runs; 0 for the defaults
 	Quick bool   `json:"quick"`
 	Only  string `json:"only,omitempty"`
+	All   bool   `json:"all,omitempty"`
 }
 
 // workloadResult is one workload's runs, medians and verdict.
@@ -42,6 +44,10 @@ type workloadResult struct {
 	// Notes are what the workload recorded besides times: registry
 	// throughputs.
 	Notes []string `json:"notes,omitempty"`
+	// Fit is P5's, on plan-1000.
+	Fit *scalingFit `json:"fit,omitempty"`
+	// Cache is P6's figures, on p4-three-images.
+	Cache *cacheFigures `json:"cache,omitempty"`
 }
 
 type sideResult struct {
@@ -84,7 +90,7 @@ func judge(r *workloadResult, goal []check, err error) {
 }
 
 // writeMarkdown writes the results as a Markdown table, with a line naming
-// the machine and the tieplan version before it and a note on the ratio after.
+// the machine and the tieplan and DIB versions before it and a note on the ratio after.
 func writeMarkdown(w io.Writer, res *results) {
 	m := res.Machine
 	desc := fmt.Sprintf("%d cores", m.Cores)
@@ -95,8 +101,8 @@ func writeMarkdown(w io.Writer, res *results) {
 		desc += fmt.Sprintf(", %.1f GiB", float64(m.MemoryBytes)/(1<<30))
 	}
 	desc += fmt.Sprintf(", %s %s/%s", m.Kernel, m.OS, m.Arch)
-	fmt.Fprintf(w, "tieplan %s (%s, %s) on %s, %s\n\n",
-		res.Tieplan.Version, res.Tieplan.GoVersion, res.Tieplan.Platform, desc, res.Date.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "tieplan %s (%s, %s), diskimage-builder %s, on %s, %s\n\n",
+		res.Tieplan.Version, res.Tieplan.GoVersion, res.Tieplan.Platform, res.DIB.Version, desc, res.Date.Format("2006-01-02 15:04 MST"))
 
 	fmt.Fprintln(w, "| workload | side | runs | median wall | median CPU | median peak RSS | ratio | goal | verdict |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")

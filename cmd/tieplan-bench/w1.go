@@ -125,7 +125,3 @@ var w1Workloads = []workload{
 		slow: true,
 	},
 }
-
-func init() {
-	workloads = append(workloads, w1Workloads...)
-}
