@@ -19,6 +19,9 @@ import (
 // transfers is how many layers are pulled or pushed at once.
 const transfers = 4
 
+// lookupTimeout bounds one question to the registry.
+const lookupTimeout = 30 * time.Second
+
 // remoteHas reports whether the registry has the layer, asking it once per
 // key. A failed question is a warning and counts as "no".
 func (s *Store) remoteHas(key string) bool {
@@ -35,7 +38,11 @@ func (s *Store) remoteHas(key string) bool {
 	if has || asked || s.Remote == nil {
 		return has
 	}
-	meta, ok, err := s.Remote.Lookup(context.Background(), key)
+	// The walk asks without a context; a registry that stops answering
+	// must not hold it for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	meta, ok, err := s.Remote.Lookup(ctx, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked[key] = true
