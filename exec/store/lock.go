@@ -99,29 +99,22 @@ func closer(f *os.File) func() {
 // order by setting the mtime of layers/<hex>/used to now. It returns
 // ErrNotFound when the layer is not committed (or was just removed).
 func (d Dir) Use(key string) (release func(), err error) {
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	f, err := d.openLock(hexOf(key) + ".use")
-	if err != nil {
-		return nil, err
-	}
 	// GC and Remove hold the lock exclusively only while they rename a
 	// layer away, so waiting here is short.
-	if err := flockWait(context.Background(), f, unix.LOCK_SH); err != nil {
-		f.Close()
+	release, err = d.Hold(key)
+	if err != nil {
 		return nil, err
 	}
 	// Checked under the lock: a layer seen here stays until release.
 	if _, ok := d.readInfo(key); !ok {
-		f.Close()
+		release()
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
 	if err := d.markUsed(key, time.Now()); err != nil {
-		f.Close()
+		release()
 		return nil, err
 	}
-	return closer(f), nil
+	return release, nil
 }
 
 // Hold takes the use lock of key, shared, whether or not the layer is
