@@ -171,11 +171,13 @@ type stepBuilder struct {
 	hooks *element.Hooks
 	env   map[string]string
 	envD  []NamedDigest
-	// envDText is the text of all environment.d files, read once.
-	envDText []byte
-	shared   map[string]string
-	last     *Step
-	out      *Steps
+	// envDSource is the lines of all environment.d files, read once, and
+	// revealed what revealedBy found in them.
+	envDSource []string
+	revealed   map[string]revelation
+	shared     map[string]string
+	last       *Step
+	out        *Steps
 }
 
 // add links s after the last step, keys it, and appends it. withEnv says
@@ -229,9 +231,10 @@ func (b *stepBuilder) envFor(text []byte) map[string]string {
 		env[k] = v
 	}
 	for name, mentions := range perImageVars {
-		seen := text == nil // no text (assemble): keep everything
-		for _, m := range mentions {
-			seen = seen || strings.Contains(string(text), m) || b.envDMentions(m)
+		words, everywhere := b.revealedBy(name, mentions)
+		seen := text == nil || everywhere // no text (assemble): keep everything
+		for _, w := range words {
+			seen = seen || strings.Contains(string(text), w)
 		}
 		if !seen {
 			delete(env, name)
@@ -247,20 +250,92 @@ func (b *stepBuilder) envFor(text []byte) map[string]string {
 // that sees it is keyed: hashing the binary costs more than most plans.
 const selfPlaceholder = "(this tieplan)"
 
-// envDMentions reports whether any environment.d file mentions s.
-func (b *stepBuilder) envDMentions(s string) bool {
-	if b.envDText == nil {
-		b.envDText = []byte{}
+// revealedBy says which words in a script reveal the per-image variable
+// name: its mentions, and the variables environment.d assigns from them
+// (DIB's manifests element sets DIB_MANIFEST_SAVE_DIR from IMAGE_NAME, so
+// only scripts that mention either see the name). everywhere is true when
+// environment.d uses one of them in any other way than a plain
+// assignment: it may act on it before every script.
+func (b *stepBuilder) revealedBy(name string, mentions []string) (words []string, everywhere bool) {
+	if r, ok := b.revealed[name]; ok {
+		return r.words, r.everywhere
+	}
+	words = append([]string(nil), mentions...)
+	for grown := true; grown && !everywhere; {
+		grown = false
+		for _, line := range b.envDLines() {
+			if !mentionsAny(line, words) {
+				continue
+			}
+			m := plainAssignment.FindStringSubmatch(line)
+			if m == nil {
+				everywhere = true
+				break
+			}
+			if !mentionsAny(m[1], words) {
+				words = append(words, m[1])
+				grown = true
+			}
+		}
+	}
+	if b.revealed == nil {
+		b.revealed = map[string]revelation{}
+	}
+	b.revealed[name] = revelation{words, everywhere}
+	return words, everywhere
+}
+
+type revelation struct {
+	words      []string
+	everywhere bool
+}
+
+// plainAssignment is an environment.d line that only sets a variable:
+// no command, redirection, pipe or command substitution.
+var plainAssignment = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^;&|<>` + "`" + `()]*)$`)
+
+func mentionsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// envDLines are the lines of all environment.d files, comments dropped.
+func (b *stepBuilder) envDLines() []string {
+	if b.envDSource == nil {
+		b.envDSource = []string{}
 		for _, e := range b.ri.Env {
+			t := e.Content
 			if e.Source != "" {
-				if t, err := os.ReadFile(e.Source); err == nil {
-					b.envDText = append(b.envDText, t...)
+				var err error
+				if t, err = os.ReadFile(e.Source); err != nil {
+					// Keying the hooks tree reads it too and fails on this;
+					// until then, assume the file uses every variable.
+					t = []byte(unreadableEnvD)
+				}
+			}
+			for _, l := range strings.Split(string(t), "\n") {
+				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+					b.envDSource = append(b.envDSource, l)
 				}
 			}
 		}
 	}
-	return strings.Contains(string(b.envDText), s)
+	return b.envDSource
 }
+
+// unreadableEnvD is not a plain assignment and mentions every per-image
+// variable, so an unreadable file makes them all seen everywhere.
+var unreadableEnvD = func() string {
+	l := "unreadable"
+	for name := range perImageVars {
+		l += " " + name
+	}
+	return l
+}()
 
 func (b *stepBuilder) scriptText(s *element.Script) ([]byte, error) {
 	if s.Source == "" {

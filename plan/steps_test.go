@@ -177,6 +177,50 @@ func TestKeyStability(t *testing.T) {
 	}
 }
 
+// TestImageNameInKeys: a step's key holds the image's name only when its
+// script can see it: mentions it, or a variable environment.d derives
+// from it, or environment.d does more with it than assign a variable.
+func TestImageNameInKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, envD, root string
+		seen             bool
+	}{
+		{"no mention", "export OS=1\n", "echo root", false},
+		{"script mentions it", "export OS=1\n", "echo $IMAGE_NAME", true},
+		{"only a comment mentions it", "# IMAGE_NAME is the image's name\nexport OS=1\n", "echo root", false},
+		{"derived, not mentioned", "export SAVE=${SAVE:-${IMAGE_NAME}.d/}\n", "echo root", false},
+		{"derived, mentioned", "export SAVE=${SAVE:-${IMAGE_NAME}.d/}\n", "echo $SAVE", true},
+		{"derived twice, mentioned", "A=$IMAGE_NAME\nexport B=\"$A-x\"\n", "echo $B", true},
+		{"used by a command", "echo $IMAGE_NAME > /tmp/name\n", "echo root", true},
+		{"command substitution", "export N=$(basename $IMAGE_NAME)\n", "echo root", true},
+		{"in a condition", "if [ -n \"$IMAGE_NAME\" ]; then export X=1; fi\n", "echo root", true},
+		{"through DIB's library", "export OS=1\n", "source $_LIB/die", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keyOf := func(image string) string {
+				dir := t.TempDir()
+				files := map[string]string{}
+				for k, v := range stepsFixture {
+					files[k] = v
+				}
+				files["main.tie.hcl"] = strings.Replace(files["main.tie.hcl"], `image "x"`, `image "`+image+`"`, 1)
+				files["elements/os/environment.d/10-os.bash"] = tc.envD
+				files["elements/os/root.d/10-root"] = "#!/bin/sh\n" + tc.root + "\n"
+				writeTree(t, dir, files)
+				_, keys := chainKeys(t, dir)
+				return keys[`image.`+image+`.step["root.d/10-root"]`]
+			}
+			x, y := keyOf("x"), keyOf("y")
+			if x == "" || y == "" {
+				t.Fatal("no root.d step")
+			}
+			if seen := x != y; seen != tc.seen {
+				t.Errorf("renaming the image changed the key: %v, want %v", seen, tc.seen)
+			}
+		})
+	}
+}
+
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
