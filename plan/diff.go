@@ -29,7 +29,7 @@ type PriorStep struct {
 	Addr string
 	Kind string
 	// Key is the key the step was committed under; for a step that reads
-	// the host, OutputKey of its input key and Output.
+	// the host, OutputKey of its parent's key and Output.
 	Key string
 	// Output is the digest of what a host-reading step produced.
 	Output   string
@@ -92,7 +92,7 @@ func Predict(images []*Steps, prior *Prior) {
 				s.Key = s.PreImage.Key()
 			}
 			if ps := byAddr[s.Addr]; s.ReadsHost && ps != nil && ps.Output != "" && ps.PreImage != nil && ps.PreImage.Key() == s.Key {
-				s.Key = OutputKey(s.Key, ps.Output)
+				s.Key = OutputKey(parent, ps.Output)
 			}
 			if s.Kind != StepArtifact {
 				parent = s.Key

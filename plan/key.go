@@ -66,10 +66,14 @@ func digestString(s string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// OutputKey is the effective key of a step that reads the host: its input
-// key and the digest of what it produced. apply commits the step under it,
-// and plan predicts it from the output the last apply recorded.
-func OutputKey(inputKey, output string) string {
-	sum := sha256.Sum256([]byte("tieplan.step.output.v1\x00" + inputKey + "\x00" + output))
+// OutputKey is the effective key of a step that reads the host: the key of
+// the layer it ran on and the digest of what it produced. apply commits
+// the step under it, and plan predicts it from the output the last apply
+// recorded. The step's own inputs are left out on purpose: two images
+// whose host-reading steps differ in inputs (IMAGE_ELEMENT, say) but
+// produce the same output on the same layer have the same layer, and
+// share every step after it that is keyed alike ("early cutoff").
+func OutputKey(parentKey, output string) string {
+	sum := sha256.Sum256([]byte("tieplan.step.output.v2\x00" + parentKey + "\x00" + output))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -60,10 +60,25 @@ var ErrUnsupported = errors.New("not supported yet")
 type staged struct {
 	st  store.Dir
 	dir string
+	// hooksChange is what a host-reading step changed in its image's
+	// hooks tree, one line an entry; empty if nothing.
+	hooksChange []string
 }
 
-func (s *staged) Digest() (string, error) { return resultDigest(filepath.Join(s.dir, "tree")) }
-func (s *staged) Discard()                { s.st.Discard(s.dir) }
+// Digest is the digest of the step's result: its layer, and for a step
+// that changed the hooks tree (extra-data.d may), those changes, which
+// the scripts after it read. Both are outputs of a host-reading step:
+// its layer is keyed on them (see plan.OutputKey).
+func (s *staged) Digest() (string, error) {
+	d, err := resultDigest(filepath.Join(s.dir, "tree"))
+	if err != nil || len(s.hooksChange) == 0 {
+		return d, err
+	}
+	sum := sha256.Sum256([]byte(d + "\nhooks\n" + strings.Join(s.hooksChange, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+func (s *staged) Discard() { s.st.Discard(s.dir) }
 
 // Execute runs step on top of lower (layer trees, top-most first).
 func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string) (walk.Staged, error) {
@@ -86,6 +101,14 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 		s.Discard()
 		return nil, err
 	}
+	var hooksBefore []string
+	watchHooks := step.ReadsHost && img.Hooks != ""
+	if watchHooks {
+		if hooksBefore, err = treeLines(img.Hooks); err != nil {
+			s.Discard()
+			return nil, err
+		}
+	}
 	if err := e.execute(ctx, img, step, lower, dir); err != nil {
 		err = noSpaceHint(err, dir)
 		if e.KeepFailed && ctx.Err() == nil {
@@ -98,7 +121,37 @@ func (e *Executor) Execute(ctx context.Context, step *plan.Step, lower []string)
 		s.Discard()
 		return nil, err
 	}
+	if watchHooks {
+		after, err := treeLines(img.Hooks)
+		if err != nil {
+			s.Discard()
+			return nil, err
+		}
+		s.hooksChange = changedLines(hooksBefore, after)
+	}
 	return s, nil
+}
+
+// changedLines are the lines of after that before lacks, and, marked
+// "-", those of before that after lacks; both sorted.
+func changedLines(before, after []string) []string {
+	was := make(map[string]bool, len(before))
+	for _, l := range before {
+		was[l] = true
+	}
+	var out []string
+	for _, l := range after {
+		if !was[l] {
+			out = append(out, l)
+		}
+		delete(was, l)
+	}
+	for _, l := range before {
+		if was[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	return out
 }
 
 // nearlyFull is how little room left on the filesystem of a failed
@@ -504,6 +557,17 @@ func diskUnit(img *Image) int64 {
 // treeDigest digests a result tree by path, type, mode, owner, link target
 // and content, never by mtime.
 func treeDigest(root string) (string, error) {
+	lines, err := treeLines(root)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// treeLines describes every entry under root, a sorted line each: its
+// path, mode, and a symlink's target or a file's content digest.
+func treeLines(root string) ([]string, error) {
 	var lines []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -536,9 +600,8 @@ func treeDigest(root string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	sort.Strings(lines)
-	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return lines, nil
 }

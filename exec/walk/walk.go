@@ -231,7 +231,7 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 			in.Parent = parent
 			key = in.Key()
 		}
-		res, err := runStep(ctx, img, s, key, lower, ex, st, emit, force)
+		res, err := runStep(ctx, img, s, parent, key, lower, ex, st, emit, force)
 		if back, ok := rewind(r, err); ok {
 			i = back - 1
 			continue
@@ -261,9 +261,10 @@ func rewind(r *ImageResult, err error) (int, bool) {
 	return 0, false
 }
 
-// runStep reuses or runs one step; lowerKeys are the keys of the layers
-// below it, top-most first.
-func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, lowerKeys []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
+// runStep reuses or runs one step; parent is the effective key of the
+// layer it runs on and lowerKeys those of the layers below it, top-most
+// first.
+func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key string, lowerKeys []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
 	image := img.Image.Image.Addr
 	res := StepResult{Addr: s.Addr, Key: key}
 	reuse := !s.ReadsHost && !force
@@ -298,15 +299,17 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, key string, low
 	}
 	res.Duration = time.Since(start)
 	if s.ReadsHost {
-		// What the host gave is part of the result's identity: the same
-		// output keeps every later key, another output changes them.
+		// What the host gave, on this parent, is the result's identity:
+		// the same output keeps every later key, whatever the step's
+		// inputs were (another image's step may have made the layer
+		// already); another output changes them.
 		out, err := staged.Digest()
 		if err != nil {
 			staged.Discard()
 			return res, err
 		}
 		res.Output = out
-		res.Key = plan.OutputKey(key, out)
+		res.Key = plan.OutputKey(parent, out)
 		if !force && st.Has(res.Key) {
 			staged.Discard()
 			res.Cached = true

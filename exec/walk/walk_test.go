@@ -281,6 +281,48 @@ func TestHostReadingStepRekeys(t *testing.T) {
 	}
 }
 
+// TestHostReadingStepCutsOff: two images whose host-reading steps differ
+// in their inputs share the steps after them when those steps produce the
+// same output on the same layer, and only then.
+func TestHostReadingStepCutsOff(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		outA, outB  string
+		wantInstall int64 // runs of install, both images together
+	}{
+		{"same output", "pkg-map", "pkg-map", 1},
+		{"other output", "pkg-map a", "pkg-map b", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var installs atomic.Int64
+			ex := executorFunc(func(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
+				out := s.Name
+				switch s.Name {
+				case "extra-a":
+					out = tc.outA
+				case "extra-b":
+					out = tc.outB
+				case "install":
+					installs.Add(1)
+				}
+				return &fakeStaged{content: fmt.Sprintf("%s on %d layers", out, len(lower))}, nil
+			})
+			a := chain("image.a", "root", "<extra-a", "install")
+			b := chain("image.b", "root", "<extra-b", "install")
+			res, err := Walk(context.Background(), []*plan.Steps{a, b}, ex, newMemStore(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := installs.Load(); got != tc.wantInstall {
+				t.Errorf("install ran %d times, want %d", got, tc.wantInstall)
+			}
+			if same := res[0].Steps[2].Key == res[1].Steps[2].Key; same != (tc.wantInstall == 1) {
+				t.Errorf("install's keys: a %s, b %s", res[0].Steps[2].Key, res[1].Steps[2].Key)
+			}
+		})
+	}
+}
+
 func TestCancelledWalkStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ex := executorFunc(func(ctx context.Context, s *plan.Step, lower []string) (Staged, error) {
