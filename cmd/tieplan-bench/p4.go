@@ -78,8 +78,10 @@ func genP4(dir string) error {
 }
 
 // planSharing counts the steps of plan -json's images and their distinct
-// keys. Keys of host-reading steps are the plan's input keys: apply keys
-// them on their output too, which can only make fewer of them equal.
+// keys. Keys of host-reading steps are the plan's input keys, and those
+// of the steps after them keyed on these: apply keys a host-reading step
+// on its output and parent instead, which can make more of them equal
+// (P6's layer count says how many the apply built).
 func planSharing(planJSON []byte) (total, distinct int, err error) {
 	var p struct {
 		Images []struct {
@@ -125,42 +127,95 @@ func p4DIB(dir string) string {
 // cacheFigures are P6's: the layer cache after P4's apply against one of
 // its images' root filesystem.
 type cacheFigures struct {
-	CacheBytes  int64   `json:"cache_bytes"`  // tieplan cache du: the layers' regular files
-	RootfsBytes int64   `json:"rootfs_bytes"` // regular files in p4a.tar
-	Ratio       float64 `json:"ratio"`        // CacheBytes / RootfsBytes
+	Layers        int     `json:"layers"`         // tieplan cache ls: what the apply built, each shared step once
+	CacheBytes    int64   `json:"cache_bytes"`    // tieplan cache du: the layers' regular files
+	ArtifactBytes int64   `json:"artifact_bytes"` // of which the artifact steps' layers (the tars)
+	RootfsBytes   int64   `json:"rootfs_bytes"`   // regular files in p4a.tar
+	Ratio         float64 `json:"ratio"`          // CacheBytes / RootfsBytes
 }
 
 func (c cacheFigures) String() string {
-	return fmt.Sprintf("P6: layer cache after the apply of the %d images %s (tieplan cache du), one image's root filesystem %s (regular files in p4a.tar): %.2f× one image",
-		len(p4Variants), formatBytes(c.CacheBytes), formatBytes(c.RootfsBytes), c.Ratio)
+	return fmt.Sprintf("P6: layer cache after the apply of the %d images %s in %d layers (tieplan cache du, ls), of which %s the artifacts' layers; one image's root filesystem %s (regular files in p4a.tar): %.2f× one image",
+		len(p4Variants), formatBytes(c.CacheBytes), c.Layers, formatBytes(c.ArtifactBytes), formatBytes(c.RootfsBytes), c.Ratio)
 }
 
 // measureP6 runs after P4's last pair: the cache then holds one cold
 // apply's layers, DIB's side having left it alone.
 func measureP6(dir string, r *workloadResult) error {
-	cmd := exec.Command(warmBin, "cache", "du", "-json")
-	cmd.Env = append(benchEnv(os.Environ()), "TIEPLAN_CACHE_DIR="+filepath.Join(dir, "cache"))
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("tieplan cache du: %v", err)
+	cache := func(sub string, v any) error {
+		cmd := exec.Command(warmBin, "cache", sub, "-json")
+		cmd.Env = append(benchEnv(os.Environ()), "TIEPLAN_CACHE_DIR="+filepath.Join(dir, "cache"))
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("tieplan cache %s: %v", sub, err)
+		}
+		if err := json.Unmarshal(out, v); err != nil {
+			return fmt.Errorf("tieplan cache %s -json: %v: %s", sub, err, out)
+		}
+		return nil
 	}
 	var du struct {
 		Bytes int64 `json:"bytes"`
 	}
-	if err := json.Unmarshal(out, &du); err != nil {
-		return fmt.Errorf("tieplan cache du -json: %v: %s", err, out)
+	var layers []struct {
+		Key  string `json:"key"`
+		Size int64  `json:"size"`
+	}
+	if err := cache("du", &du); err != nil {
+		return err
+	}
+	if err := cache("ls", &layers); err != nil {
+		return err
+	}
+	artifacts, err := artifactKeys(filepath.Join(dir, "p4", ".tieplan", "state.json"))
+	if err != nil {
+		return err
+	}
+	var artifactBytes int64
+	for _, l := range layers {
+		if artifacts[l.Key] {
+			artifactBytes += l.Size
+		}
 	}
 	rootfs, err := tarContentBytes(filepath.Join(dir, "p4", "out", "p4a.tar"))
 	if err != nil {
 		return err
 	}
-	c := cacheFigures{CacheBytes: du.Bytes, RootfsBytes: rootfs}
+	c := cacheFigures{Layers: len(layers), CacheBytes: du.Bytes, ArtifactBytes: artifactBytes, RootfsBytes: rootfs}
 	if rootfs > 0 {
 		c.Ratio = float64(du.Bytes) / float64(rootfs)
 	}
 	r.Cache = &c
 	addNote(r.Name, c.String())
 	return nil
+}
+
+// artifactKeys are the keys of the artifact steps in a state file.
+func artifactKeys(statePath string) (map[string]bool, error) {
+	b, err := os.ReadFile(statePath)
+	if err != nil {
+		return nil, err
+	}
+	var st struct {
+		Images map[string]struct {
+			Steps []struct {
+				Kind string `json:"kind"`
+				Key  string `json:"key"`
+			} `json:"steps"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %v", statePath, err)
+	}
+	keys := map[string]bool{}
+	for _, img := range st.Images {
+		for _, s := range img.Steps {
+			if s.Kind == "artifact" {
+				keys[s.Key] = true
+			}
+		}
+	}
+	return keys, nil
 }
 
 // tarContentBytes is the size of the regular files in an uncompressed tar:
