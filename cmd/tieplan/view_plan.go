@@ -110,6 +110,9 @@ func planFooter(p *plan.Plan) string {
 			line += "  " + est
 		}
 	}
+	if n := buildsAfterRead(p); n > 1 {
+		line += fmt.Sprintf("\nThe steps after those evaluated at apply are counted in each of the %d images that build them: where those steps produce the same output, apply builds them once.", n)
+	}
 	if n := remoteOnly(p); n > 0 {
 		what := fmt.Sprintf("%d reused layers are", n)
 		if n == 1 {
@@ -118,6 +121,24 @@ func planFooter(p *plan.Plan) string {
 		line += "\n" + what + " only in the remote cache: apply pulls those it needs."
 	}
 	return line
+}
+
+// buildsAfterRead counts the images with a step to build after a step
+// evaluated at apply: their keys are the plan's guesses, and images whose
+// host-reading steps turn out alike share those steps (plan.OutputKey).
+func buildsAfterRead(p *plan.Plan) int {
+	n := 0
+	for _, img := range p.Images {
+		read := false
+		for _, c := range img.Changes {
+			read = read || c.Action == plan.ActionRead
+			if read && (c.Action == plan.ActionBuild || c.Action == plan.ActionRebuild) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // remoteOnly counts the distinct reused layers the local cache lacks.

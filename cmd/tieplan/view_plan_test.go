@@ -403,7 +403,8 @@ func TestPlanViewsProperties(t *testing.T) {
 		if !strings.HasSuffix(human, "\n"+footer+"\n") {
 			t.Errorf("%s: human view does not end with %q", name, footer)
 		}
-		if first, _, _ := strings.Cut(md, "\n"); first != footer {
+		if !strings.HasPrefix(md, footer+"\n") {
+			first, _, _ := strings.Cut(md, "\n")
 			t.Errorf("%s: markdown starts with %q, want %q", name, first, footer)
 		}
 		if p.Empty() != strings.HasPrefix(footer, "No changes.") {
