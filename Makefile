@@ -57,7 +57,7 @@ fuzz:
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 ## bench: build, then run the benchmark harness (real builds included: deps needed;
-## about 30 minutes on 2 cores; the multicloud pair is opt-in: -all)
+## about 21 minutes on 2 cores; the multicloud pair is opt-in: -all)
 bench: deps build
 	$(GO) run ./cmd/tieplan-bench
 
