@@ -138,24 +138,34 @@ func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts
 		}
 	}
 	emit(Event{Type: EventApplyStart})
+	rep := newReplacement(images, opts.Replace)
 	results := make([]*ImageResult, len(images))
 	sem := make(chan struct{}, opts.Parallelism)
-	var wg sync.WaitGroup
-	for i, img := range images {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				results[i] = &ImageResult{Addr: img.Image.Image.Addr, Err: ctx.Err()}
-				return
+	// The images with steps to replace go first: the others may share
+	// those steps' layers, and must stack on the new ones, not on the old
+	// ones being replaced (whose keys the plan may not know yet: they
+	// follow host-reading steps).
+	for _, first := range []bool{true, false} {
+		var wg sync.WaitGroup
+		for i, img := range images {
+			if rep.replacesIn(img) != first {
+				continue
 			}
-			results[i] = walkImage(ctx, img, ex, st, emit, opts.Replace)
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+					results[i] = &ImageResult{Addr: img.Image.Image.Addr, Err: ctx.Err()}
+					return
+				}
+				results[i] = walkImage(ctx, img, ex, st, emit, rep)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var errs []error
 	for _, r := range results {
 		if r.Err != nil {
@@ -170,7 +180,8 @@ func Walk(ctx context.Context, images []*plan.Steps, ex Executor, st Store, opts
 // walkImage walks one chain, re-keying steps whose parent's effective key
 // differs from the one the plan keyed them on. A layer the store fails to
 // fetch sends the walk back to that step, which then runs.
-func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event), replace []string) *ImageResult {
+func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit func(Event), rep *replacement) *ImageResult {
+	replace := rep.addrs
 	r := &ImageResult{Addr: img.Image.Image.Addr}
 	defer func() {
 		r.Executed, r.Cached = 0, 0
@@ -231,7 +242,7 @@ func walkImage(ctx context.Context, img *plan.Steps, ex Executor, st Store, emit
 			in.Parent = parent
 			key = in.Key()
 		}
-		res, err := runStep(ctx, img, s, parent, key, lower, ex, st, emit, force)
+		res, err := runStep(ctx, img, s, parent, key, lower, ex, st, emit, force, rep)
 		if back, ok := rewind(r, err); ok {
 			i = back - 1
 			continue
@@ -264,9 +275,10 @@ func rewind(r *ImageResult, err error) (int, bool) {
 // runStep reuses or runs one step; parent is the effective key of the
 // layer it runs on and lowerKeys those of the layers below it, top-most
 // first.
-func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key string, lowerKeys []string, ex Executor, st Store, emit func(Event), force bool) (StepResult, error) {
+func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key string, lowerKeys []string, ex Executor, st Store, emit func(Event), force bool, rep *replacement) (StepResult, error) {
 	image := img.Image.Image.Addr
 	res := StepResult{Addr: s.Addr, Key: key}
+	force = force || rep.forced(key)
 	reuse := !s.ReadsHost && !force
 	if reuse && st.Has(key) {
 		res.Cached = true
@@ -279,7 +291,7 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key str
 	}
 	defer unlock()
 	// Another walker may have built it while we waited for the lock.
-	if reuse && st.Has(key) {
+	if reuse && st.Has(key) || force && !s.ReadsHost && rep.fresh(key) {
 		res.Cached = true
 		emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: key, Cached: true})
 		return res, nil
@@ -310,7 +322,18 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key str
 		}
 		res.Output = out
 		res.Key = plan.OutputKey(parent, out)
-		if !force && st.Has(res.Key) {
+		force = force || rep.forced(res.Key)
+		if force {
+			// Another image's step may make this layer too: one of them
+			// replaces it, the other then finds it fresh.
+			unlockOut, err := st.Lock(ctx, res.Key)
+			if err != nil {
+				staged.Discard()
+				return res, err
+			}
+			defer unlockOut()
+		}
+		if !force && st.Has(res.Key) || force && rep.fresh(res.Key) {
 			staged.Discard()
 			res.Cached = true
 			emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Cached: true, Duration: res.Duration})
@@ -327,6 +350,58 @@ func runStep(ctx context.Context, img *plan.Steps, s *plan.Step, parent, key str
 		staged.Discard()
 		return res, err
 	}
+	rep.made(res.Key)
 	emit(Event{Type: EventStepComplete, Image: image, Step: s.Addr, Key: res.Key, Duration: res.Duration})
 	return res, nil
+}
+
+// replacement is what -replace asks of one walk: the steps named (and
+// those after them) are rebuilt, and their layers take the old keys. A
+// layer is shared by every image whose step has its key, so the images
+// coordinate: the images with forced steps walk first; a key a forced
+// step has in the plan is forced in every image, and is rebuilt once; a
+// walker that finds it made in this walk reuses it. (A walker reusing the
+// old layer while another evicted it would stack on a layer being
+// removed: the store refuses that eviction.)
+type replacement struct {
+	addrs  []string
+	keys   map[string]bool // keys of forced steps, as planned
+	images map[string]bool // images with forced steps
+
+	mu   sync.Mutex
+	done map[string]bool // keys committed in this walk
+}
+
+func newReplacement(images []*plan.Steps, addrs []string) *replacement {
+	r := &replacement{addrs: addrs, keys: map[string]bool{}, images: map[string]bool{}, done: map[string]bool{}}
+	if len(addrs) == 0 {
+		return r
+	}
+	for _, img := range images {
+		force := slices.Contains(addrs, img.Image.Image.Addr)
+		for _, s := range img.Chain {
+			force = force || slices.Contains(addrs, s.Addr)
+			if force {
+				r.keys[s.Key] = true
+				r.images[img.Image.Image.Addr] = true
+			}
+		}
+	}
+	return r
+}
+
+func (r *replacement) replacesIn(img *plan.Steps) bool { return r.images[img.Image.Image.Addr] }
+
+func (r *replacement) forced(key string) bool { return r.keys[key] }
+
+func (r *replacement) fresh(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done[key]
+}
+
+func (r *replacement) made(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done[key] = true
 }

@@ -47,6 +47,9 @@ type memStore struct {
 	remote  map[string]string
 	broken  map[string]bool
 	fetched []string
+	// pinned, when not nil, holds the keys Has reported, as the real
+	// store holds them; Evict refuses those.
+	pinned map[string]bool
 }
 
 func newMemStore() *memStore {
@@ -58,6 +61,9 @@ func (m *memStore) Has(key string) bool {
 	defer m.mu.Unlock()
 	_, ok := m.layers[key]
 	_, remote := m.remote[key]
+	if ok && m.pinned != nil {
+		m.pinned[key] = true
+	}
 	return ok || remote
 }
 
@@ -113,6 +119,9 @@ func (m *memStore) Tree(key string) string { return "tree/" + key }
 func (m *memStore) Evict(key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.pinned[key] {
+		return fmt.Errorf("removing %s: layer is in use", key)
+	}
 	delete(m.layers, key)
 	return nil
 }
@@ -318,6 +327,45 @@ func TestHostReadingStepCutsOff(t *testing.T) {
 			}
 			if same := res[0].Steps[2].Key == res[1].Steps[2].Key; same != (tc.wantInstall == 1) {
 				t.Errorf("install's keys: a %s, b %s", res[0].Steps[2].Key, res[1].Steps[2].Key)
+			}
+		})
+	}
+}
+
+// TestReplaceShared: replacing steps two images share rebuilds them once,
+// and every image then uses the new layers, never the old ones (which the
+// store would then refuse to evict).
+func TestReplaceShared(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		replace      []string
+		aOnly, bOnly int64
+	}{
+		{"one image", []string{"image.a"}, 1, 0},
+		{"one image, and the other's later steps", []string{"image.b", "image.a.step[install]"}, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newMemStore()
+			images := func() []*plan.Steps {
+				return []*plan.Steps{chain("image.a", "root", "<extra", "install", "a-only"), chain("image.b", "root", "<extra", "install", "b-only")}
+			}
+			if _, err := Walk(context.Background(), images(), &counter{hostOut: "v1"}, st, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 20; i++ {
+				st.pinned = map[string]bool{}
+				ex := &counter{hostOut: "v1"}
+				if _, err := Walk(context.Background(), images(), ex, st, Options{Replace: tc.replace}); err != nil {
+					t.Fatal(err)
+				}
+				for _, name := range []string{"root", "install"} {
+					if n := ex.count("image.a.step["+name+"]") + ex.count("image.b.step["+name+"]"); n != 1 {
+						t.Errorf("%s rebuilt %d times, want once", name, n)
+					}
+				}
+				if a, b := ex.count("image.a.step[a-only]"), ex.count("image.b.step[b-only]"); a != tc.aOnly || b != tc.bOnly {
+					t.Errorf("a-only ran %d times, b-only %d; want %d, %d", a, b, tc.aOnly, tc.bOnly)
+				}
 			}
 		})
 	}
