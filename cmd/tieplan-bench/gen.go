@@ -26,12 +26,26 @@ func genValidate100(dir string) error {
 		"main.tie.hcl":               validate100Root(),
 		"modules/cloud/main.tie.hcl": validate100Module(),
 	}
-	for name, text := range files {
-		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	return writeFiles(dir, files)
+}
+
+// writeFiles writes files (slash-separated names under dir → content),
+// making the scripts of element phase directories executable.
+func writeFiles(dir string, files map[string]string) error {
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.Contains(name, ".d/") && !strings.Contains(name, "environment.d") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			return err
+		}
+		// WriteFile's mode is masked by the umask.
+		if err := os.Chmod(p, mode); err != nil {
 			return err
 		}
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -45,22 +43,6 @@ image "img%04d" {
 `, i, i, i, i)
 		}
 		files["main.tie.hcl"] = b.String()
-		for name, content := range files {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if strings.Contains(name, ".d/") && !strings.Contains(name, "environment.d") {
-				mode = 0o755
-			}
-			if err := os.WriteFile(p, []byte(content), mode); err != nil {
-				return err
-			}
-			if err := os.Chmod(p, mode); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeFiles(dir, files)
 	}
 }

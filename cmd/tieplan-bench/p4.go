@@ -55,14 +55,8 @@ func genP4(dir string) error {
 		files["elements/p4-"+v+"/post-install.d/95-p4-"+v] = "#!/bin/bash\nset -eu\necho " + v + " > /etc/p4-variant\n"
 		files["elements/p4-"+v+"/README.rst"] = "p4-" + v + "\n====\nOne file that tells P4's images apart.\n"
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-			return err
-		}
+	if err := writeFiles(dir, files); err != nil {
+		return err
 	}
 	cmd := exec.Command("sh", "-c", fmt.Sprintf("cd %s && ELEMENTS_PATH=%s/elements TIEPLAN_CACHE_DIR=%s/cache %s plan -json p4", dir, dir, dir, warmBin))
 	out, err := cmd.Output()

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 )
 
 // warmBin is the tieplan binary setups use to warm a cache (main sets it).
@@ -36,14 +34,8 @@ func genW1(warm bool) func(dir string) error {
 			"elements/bench-marker/post-install.d/90-bench-marker": "#!/bin/bash\nset -eu\necho initial > /etc/bench-marker\n",
 			"elements/bench-marker/README.rst":                     "bench-marker\n============\nOne late script for benchmarks to edit.\n",
 		}
-		for name, content := range files {
-			p := filepath.Join(dir, name)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-				return err
-			}
+		if err := writeFiles(dir, files); err != nil {
+			return err
 		}
 		if !warm {
 			return nil
