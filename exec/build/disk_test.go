@@ -61,9 +61,9 @@ func TestReserveAndReleaseDisk(t *testing.T) {
 	}
 }
 
-// On a full filesystem the disk fails at once with ENOSPC, not later
-// with the EIO a loop device gives for a sparse file it cannot fill.
-func TestReserveDiskFull(t *testing.T) {
+// smallTmpfs mounts a 4 MiB tmpfs for the test, unmounted after it.
+func smallTmpfs(t *testing.T) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs")
 	}
@@ -71,7 +71,14 @@ func TestReserveDiskFull(t *testing.T) {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("mount tmpfs: %v: %s", err, out)
 	}
-	defer exec.Command("umount", mnt).Run()
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	return mnt
+}
+
+// On a full filesystem the disk fails at once with ENOSPC, not later
+// with the EIO a loop device gives for a sparse file it cannot fill.
+func TestReserveDiskFull(t *testing.T) {
+	mnt := smallTmpfs(t)
 	err := reserveDisk(filepath.Join(mnt, "disk.raw"), 8<<20)
 	if !errors.Is(err, unix.ENOSPC) {
 		t.Fatalf("reserveDisk on a full filesystem: %v, want ENOSPC", err)
@@ -83,14 +90,7 @@ func TestReserveDiskFull(t *testing.T) {
 // 6144 of 10240 bytes", a script hiding dd's error) is reported as no
 // space left on device; one failing with room to spare is not.
 func TestNoSpaceHint(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	defer exec.Command("umount", mnt).Run()
+	mnt := smallTmpfs(t)
 	failed := &ExitError{Code: 2}
 	if err := noSpaceHint(failed, mnt); errors.Is(err, unix.ENOSPC) {
 		t.Errorf("with room left: %v", err)
