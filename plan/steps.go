@@ -171,13 +171,15 @@ type stepBuilder struct {
 	hooks *element.Hooks
 	env   map[string]string
 	envD  []NamedDigest
-	// envDSource is the lines of all environment.d files, read once, and
-	// revealed what revealedBy found in them.
-	envDSource []string
-	revealed   map[string]revelation
-	shared     map[string]string
-	last       *Step
-	out        *Steps
+	// envDSource is the lines of all environment.d files, read once
+	// (envDUnreadable if one could not be), and revealed what revealedBy
+	// found in them.
+	envDSource     []string
+	envDUnreadable bool
+	revealed       map[string]revelation
+	shared         map[string]string
+	last           *Step
+	out            *Steps
 }
 
 // add links s after the last step, keys it, and appends it. withEnv says
@@ -261,9 +263,13 @@ func (b *stepBuilder) revealedBy(name string, mentions []string) (words []string
 		return r.words, r.everywhere
 	}
 	words = append([]string(nil), mentions...)
+	lines := b.envDLines()
+	// Keying the hooks tree reads the unreadable file too and fails on it;
+	// until then, assume it uses every variable.
+	everywhere = b.envDUnreadable
 	for grown := true; grown && !everywhere; {
 		grown = false
-		for _, line := range b.envDLines() {
+		for _, line := range lines {
 			if !mentionsAny(line, words) {
 				continue
 			}
@@ -312,9 +318,7 @@ func (b *stepBuilder) envDLines() []string {
 			if e.Source != "" {
 				var err error
 				if t, err = os.ReadFile(e.Source); err != nil {
-					// Keying the hooks tree reads it too and fails on this;
-					// until then, assume the file uses every variable.
-					t = []byte(unreadableEnvD)
+					b.envDUnreadable = true
 				}
 			}
 			for _, l := range strings.Split(string(t), "\n") {
@@ -326,16 +330,6 @@ func (b *stepBuilder) envDLines() []string {
 	}
 	return b.envDSource
 }
-
-// unreadableEnvD is not a plain assignment and mentions every per-image
-// variable, so an unreadable file makes them all seen everywhere.
-var unreadableEnvD = func() string {
-	l := "unreadable"
-	for name := range perImageVars {
-		l += " " + name
-	}
-	return l
-}()
 
 func (b *stepBuilder) scriptText(s *element.Script) ([]byte, error) {
 	if s.Source == "" {
