@@ -480,8 +480,20 @@ func (b *stepBuilder) addAssemble(phases map[string]*element.Phase) error {
 			}
 		}
 	}
-	b.add(&Step{Addr: b.img.Addr + ".assemble", Kind: StepAssemble, Name: "assemble", Host: true, Network: network},
-		map[string]interface{}{"scripts": scripts, "size": b.img.Artifacts != nil && size > 0, "size_bytes": size, "block_device": bd}, true)
+	// The root filesystem's mkfs options as resolved: disk-image-create
+	// derives them from env (DIB_JOURNAL_SIZE, DIB_RELEASE,
+	// MAX_ONLINE_RESIZE; see RootMkfsOpts), which every key holds anyway,
+	// but a change to how they are derived must rebuild the disk too. The
+	// sizing variables (DIB_IMAGE_SIZE, DIB_IMAGE_EXTRA_SIZE,
+	// DIB_JOURNAL_SIZE) and IMAGE_ELEMENT reach this key through its env.
+	// Left out when there are none, so that such images keep their keys.
+	fields := map[string]interface{}{"scripts": scripts, "size": b.img.Artifacts != nil && size > 0, "size_bytes": size, "block_device": bd}
+	if b.ri.BlockDevice != nil {
+		if root := b.ri.BlockDevice.Root(); root != nil && len(root.Opts) > 0 {
+			fields["root_mkfs_opts"] = root.Opts
+		}
+	}
+	b.add(&Step{Addr: b.img.Addr + ".assemble", Kind: StepAssemble, Name: "assemble", Host: true, Network: network}, fields, true)
 	return nil
 }
 

@@ -513,31 +513,34 @@ func (e *Executor) rawDisk(ctx context.Context, img *Image, step *plan.Step, low
 		return "", fmt.Errorf("%s disk images without a partition table: %w (tieplan fills them with mkfs.ext4 -d)", root.Type, ErrUnsupported)
 	}
 	raw := filepath.Join(dir, "disk.raw")
+	// Without a size, DIB's rules (dibDiskSize), rounded up to whole MiB
+	// (DIB: 64 KiB), which VHDs for Azure need anyway, or GiB for Compute
+	// Engine.
+	size := a.Size
+	if size == 0 {
+		var err error
+		if size, err = e.fittedSize(ctx, img, step, lower, dir, 0); err != nil {
+			return "", err
+		}
+	}
 	spec, release, err := e.finishedRoot(img, lower, dir)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	size := "auto"
-	if a.Size > 0 {
-		size = fmt.Sprint(a.Size)
+	// DIB's root options (-i 4096 -J size=64 for ext4) before tieplan's.
+	var opts []string
+	for _, o := range root.Opts {
+		opts = append(opts, dibenv.ShellQuote(o))
 	}
-	// Without a size, DIB takes du -x of the tree / 0.6 plus the ext4
-	// journal; tieplan rounds that up to whole MiB (DIB: 64 KiB), which VHDs
-	// for Azure need anyway, or GiB for Compute Engine.
 	script := fmt.Sprintf(`set -eu
-size=%s
-if [ "$size" = auto ]; then
-  kib=$(du -x -s -k "$TIEPLAN_ROOT" | cut -f1)
-  size=$(( (kib * 10 / 6 + 65536 + %[2]d - 1) / %[2]d * %[2]d * 1024 ))
-fi
-truncate -s "$size" %[3]s
-mkfs.%[4]s -q -F -L %[5]s -d "$TIEPLAN_ROOT" %[3]s
-`, size, diskUnit(img)/1024, raw, root.Type, dibenv.ShellQuote(root.Label))
+truncate -s %[1]d %[2]s
+mkfs.%[3]s %[4]s -q -F -L %[5]s -d "$TIEPLAN_ROOT" %[2]s
+`, size, raw, root.Type, strings.Join(opts, " "), dibenv.ShellQuote(root.Label))
 	spec.Argv = []string{"/bin/sh", "-c", script}
 	if err := e.run(ctx, step, spec); err != nil {
 		os.Remove(raw)
-		return "", fmt.Errorf("making the filesystem: %w", err)
+		return "", journalHint(*root, fmt.Errorf("making the filesystem: %w", err))
 	}
 	return raw, nil
 }

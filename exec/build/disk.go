@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 	}
 	for _, fs := range layout.Filesystems {
 		if err := command(ctx, log, nil, "mkfs", mkfsArgs(fs, devices[fs.Base], step.Key)...); err != nil {
-			return err
+			return journalHint(fs, err)
 		}
 	}
 	disk := runner.Spec{Root: filepath.Join(dir, "root"), Disk: mounts, Hooks: img.Hooks}
@@ -175,10 +176,10 @@ func releaseUnused(raw string) error {
 	return f.Close()
 }
 
-// diskSize is the largest size an artifact asks for, else DIB's: the
-// tree's du -x over 0.6, plus the ext4 journal, plus 525 MiB for an EFI
-// partition, plus room for the partition table; in whole MiB (GiB for
-// gce, see diskUnit).
+// diskSize is the largest size an artifact asks for, else DIB's (see
+// dibDiskSize: DIB_IMAGE_SIZE, or the tree's du -x fitted), a fitted
+// size plus room for the partition table; rounded up to whole MiB (GiB
+// for gce, see diskUnit).
 func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string) (int64, error) {
 	var size int64
 	for _, a := range img.Resolved.Image.Artifacts {
@@ -187,6 +188,52 @@ func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lo
 	if size > 0 {
 		return size, nil
 	}
+	// tieplan's room for the partition table and its alignment, on top of
+	// DIB's estimate.
+	return e.fittedSize(ctx, img, step, lower, dir, 2<<20)
+}
+
+// fittedSize is DIB's size for a disk that fits the finished tree
+// (dibDiskSize), plus room bytes unless DIB_IMAGE_SIZE gives it, rounded
+// up to diskUnit.
+func (e *Executor) fittedSize(ctx context.Context, img *Image, step *plan.Step, lower []string, dir string, room int64) (int64, error) {
+	env := map[string]string{}
+	for k, v := range img.Resolved.Image.Env {
+		env[k] = v.Value
+	}
+	var kib int64
+	if env["DIB_IMAGE_SIZE"] == "" {
+		var err error
+		if kib, err = e.treeKiB(ctx, step, lower, dir); err != nil {
+			return 0, err
+		}
+	}
+	names := make([]string, len(img.Resolved.Elements))
+	for i, el := range img.Resolved.Elements {
+		names[i] = el.Name
+	}
+	// DIB: [[ ${IMAGE_ELEMENT} =~ "block-device-efi" ]], a substring of
+	// the element list.
+	efi := strings.Contains(strings.Join(names, " "), "block-device-efi")
+	rootFS := ""
+	if root := img.Resolved.BlockDevice.Root(); root != nil {
+		rootFS = root.Type
+	}
+	dibKiB, err := dibDiskSize(kib, env, rootFS, efi)
+	if err != nil {
+		return 0, err
+	}
+	size := dibKiB << 10
+	if env["DIB_IMAGE_SIZE"] == "" {
+		size += room
+	}
+	unit := diskUnit(img)
+	return (size + unit - 1) / unit * unit, nil
+}
+
+// treeKiB is du -x of the finished tree, in KiB (DIB: du -a -c -x, the
+// total).
+func (e *Executor) treeKiB(ctx context.Context, step *plan.Step, lower []string, dir string) (int64, error) {
 	spec := runner.Spec{Lower: lower, Root: filepath.Join(dir, "root"), Host: true, ReadOnly: true,
 		Argv: []string{"du", "-x", "-s", "-k", "--", "ROOT"}}
 	spec.Argv[len(spec.Argv)-1] = runner.RootPath(spec)
@@ -205,14 +252,56 @@ func (e *Executor) diskSize(ctx context.Context, img *Image, step *plan.Step, lo
 	if err != nil {
 		return 0, fmt.Errorf("measuring the tree: du said %q", out.String())
 	}
-	size = kib*1024*10/6 + 64<<20 + 2<<20
-	for _, el := range img.Resolved.Elements {
-		if strings.Contains(el.Name, "block-device-efi") {
-			size += 525 << 20
+	return kib, nil
+}
+
+// decimalRe is a plain decimal number, as awk reads one (no sign, hex,
+// inf or nan).
+var decimalRe = regexp.MustCompile(`^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+
+// dibDiskSize is the disk size, in KiB, disk-image-create computes after
+// measuring the tree (lib/disk-image-create, the DIB_IMAGE_SIZE it
+// exports): DIB_IMAGE_SIZE gigabytes if set (awk's $1*1024*1024,
+// truncated), else duKiB plus DIB_IMAGE_EXTRA_SIZE MiB if that is set,
+// else duKiB/0.6 (awk's int()), plus the journal (DIB_JOURNAL_SIZE, 64
+// MiB) when the root filesystem is ext4 and DIB_IMAGE_SIZE is unset;
+// then 525 MiB more with block-device-efi, rounded up to a multiple of 64
+// KiB.
+func dibDiskSize(duKiB int64, env map[string]string, rootFS string, efi bool) (int64, error) {
+	var kib int64
+	if v := env["DIB_IMAGE_SIZE"]; v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if !decimalRe.MatchString(v) || err != nil || f*1024*1024 < 1 || f > 1<<30 {
+			return 0, fmt.Errorf("DIB_IMAGE_SIZE must be a number of gigabytes, such as 2 or 1.5, not %q", v)
 		}
+		kib = int64(f * 1024 * 1024)
+	} else if v := env["DIB_IMAGE_EXTRA_SIZE"]; v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if !decimalRe.MatchString(v) || err != nil || f > 1<<40 {
+			return 0, fmt.Errorf("DIB_IMAGE_EXTRA_SIZE must be a number of megabytes (MiB), such as 512, not %q", v)
+		}
+		kib = duKiB + int64(f*1024)
+	} else {
+		kib = int64(float64(duKiB) / 0.6)
 	}
-	unit := diskUnit(img)
-	return (size + unit - 1) / unit * unit, nil
+	if rootFS == "ext4" && env["DIB_IMAGE_SIZE"] == "" {
+		j := env["DIB_JOURNAL_SIZE"]
+		if j == "" {
+			j = "64"
+		}
+		mib, err := plan.JournalSizeMiB(j)
+		if err != nil {
+			return 0, err
+		}
+		kib += mib * 1024
+	}
+	if efi {
+		kib += 525 * 1024
+	}
+	if kib%64 != 0 {
+		kib += 64 - kib%64
+	}
+	return kib, nil
 }
 
 // finalisePhases runs pre-finalise.d, finalise.d and cleanup.d on the
@@ -282,12 +371,56 @@ func mkfsArgs(fs blockdev.Filesystem, device, key string) []string {
 	switch fs.Type {
 	case "ext2", "ext3", "ext4":
 		args = append(args, "-U", uuid, "-q")
-		// ext4's directory hash seed is random too.
-		args = append(args, "-E", "hash_seed="+uuid)
+		// ext4's directory hash seed is random too. mke2fs keeps only its
+		// last -E: extend the options' own (DIB's -E resize=) rather than
+		// override it, and leave a hash_seed they give alone.
+		ext := mke2fsExtended(fs.Opts)
+		if !slices.ContainsFunc(strings.Split(ext, ","), func(o string) bool { return strings.HasPrefix(o, "hash_seed=") }) {
+			if ext != "" {
+				ext += ","
+			}
+			args = append(args, "-E", ext+"hash_seed="+uuid)
+		}
 	case "xfs":
 		args = append(args, "-m", "uuid="+uuid, "-q")
 	}
 	return append(args, device)
+}
+
+// mke2fsWithArg are the options of mke2fs (its getopt string,
+// "b:cd:e:g:i:jl:m:no:qr:s:t:vC:DE:FG:I:J:KL:M:N:O:R:ST:U:Vz:") that take
+// an argument.
+const mke2fsWithArg = "CEGIJLMNORTUbdegilmorstz"
+
+// mke2fsExtended is the -E (or its old name -R) argument mke2fs takes
+// from opts: the last one, as getopt reads them.
+func mke2fsExtended(opts []string) string {
+	ext := ""
+	for i := 0; i < len(opts); i++ {
+		o := opts[i]
+		if o == "--" {
+			break
+		}
+		if len(o) < 2 || o[0] != '-' {
+			continue
+		}
+		for j := 1; j < len(o); j++ {
+			c := o[j]
+			if !strings.ContainsRune(mke2fsWithArg, rune(c)) {
+				continue
+			}
+			val := o[j+1:]
+			if val == "" && i+1 < len(opts) {
+				i++
+				val = opts[i]
+			}
+			if c == 'E' || c == 'R' {
+				ext = val
+			}
+			break
+		}
+	}
+	return ext
 }
 
 // copyTree copies the finished tree (the merged layers) onto the disk's
@@ -426,6 +559,21 @@ func fileSize(p string) int64 {
 // output in the step's log. It dies with tieplan: a killed apply must not
 // leave a qemu-img writing into a staging directory nobody will commit,
 // or an mkfs holding a loop device attached.
+// journalHint adds the likely cause to a failed mkfs of a filesystem with
+// DIB's ext4 journal option (-J size=MiB, from DIB_JOURNAL_SIZE): mke2fs
+// refuses a journal over half the filesystem's free blocks with only
+// "Total journal size too big for filesystem", and DIB's 64 MiB default
+// does not fit a root under about 130 MiB.
+func journalHint(fs blockdev.Filesystem, err error) error {
+	for i, o := range fs.Opts {
+		if o == "-J" && i+1 < len(fs.Opts) && strings.HasPrefix(fs.Opts[i+1], "size=") {
+			return fmt.Errorf("%w; if mke2fs said the journal is too big: %s gets DIB's ext4 journal of %s MiB (DIB_JOURNAL_SIZE, default 64), which needs a filesystem of more than twice that: make the disk or partition larger, or lower DIB_JOURNAL_SIZE",
+				err, fs.Name, strings.TrimPrefix(fs.Opts[i+1], "size="))
+		}
+	}
+	return err
+}
+
 func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log

@@ -66,6 +66,11 @@ type Params struct {
 	FSType string
 	// RootLabel is DIB_ROOT_LABEL; "" gives DIB's default.
 	RootLabel string
+	// RootOpts is DIB's root-fs-opts, the mkfs options disk-image-create
+	// computes for the root filesystem (MKFS_OPTS). As DIB's block-device
+	// layer does, they go to the mkfs node named "mkfs_root" only, and
+	// only when that node has no opts key; split on white space.
+	RootOpts string
 }
 
 // Root returns the filesystem mounted at "/".
@@ -405,6 +410,11 @@ func build(nodes []node, p Params) (*Layout, error) {
 			return nil, err
 		} else if opts != "" {
 			fs.Opts = strings.Fields(opts)
+		}
+		if _, given := n.conf["opts"]; !given && fs.Name == "mkfs_root" {
+			if f := strings.Fields(p.RootOpts); len(f) > 0 {
+				fs.Opts = f
+			}
 		}
 		if m, ok := mounts[fs.Name]; ok {
 			mp, err := m.str("mount_point")

@@ -214,3 +214,50 @@ func TestExtents(t *testing.T) {
 		})
 	}
 }
+
+// TestRootOpts: DIB's root-fs-opts go to the mkfs node named mkfs_root,
+// whatever its type, and only when it has no opts key
+// (blockdevice.py's merge of the parameters into the configuration).
+func TestRootOpts(t *testing.T) {
+	const opts = "-i 4096  -J size=64 "
+	root := func(mkfs string) string {
+		return "- local_loop:\n    name: image0\n- mkfs:\n" + mkfs + "    mount:\n      mount_point: /\n"
+	}
+	tests := []struct {
+		name, text string
+		params     Params
+		want       []string
+	}{
+		{"fallback", Fallback, Params{RootOpts: opts}, []string{"-i", "4096", "-J", "size=64"}},
+		{"block-device-mbr", "@" + dibElements + "/block-device-mbr/block-device-default.yaml", Params{RootOpts: opts},
+			[]string{"-i", "4096", "-J", "size=64"}},
+		{"xfs type given", root("    name: mkfs_root\n    type: xfs\n"), Params{RootOpts: "-E resize=1"}, []string{"-E", "resize=1"}},
+		{"no root opts", Fallback, Params{}, nil},
+		{"blank root opts", Fallback, Params{RootOpts: "  "}, nil},
+		{"node has opts", root("    name: mkfs_root\n    opts: -N 100\n"), Params{RootOpts: opts}, []string{"-N", "100"}},
+		{"node has empty opts", root("    name: mkfs_root\n    opts: ''\n"), Params{RootOpts: opts}, nil},
+		{"node has null opts", root("    name: mkfs_root\n    opts:\n"), Params{RootOpts: opts}, nil},
+		{"root not named mkfs_root", "@" + dibFixtures + "/gpt_efi.yaml", Params{RootOpts: opts}, nil},
+		{"named root", root("    name: root\n"), Params{RootOpts: opts}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := []byte(tc.text)
+			if f, ok := strings.CutPrefix(tc.text, "@"); ok {
+				text = readFixture(t, f)
+			}
+			l, err := Parse(text, tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, l.Root().Opts); d != "" {
+				t.Errorf("root opts (-want +got):\n%s", d)
+			}
+			for _, fs := range l.Filesystems {
+				if fs.MountPoint != "/" && fs.Opts != nil {
+					t.Errorf("%s got opts %q", fs.Name, fs.Opts)
+				}
+			}
+		})
+	}
+}
