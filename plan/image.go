@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/tieplan/tieplan/internal/hostarch"
 )
 
 var (
@@ -55,6 +57,13 @@ func (in *instance) evalImage(b *ImageBlock, ctx *hcl.EvalContext) (*Image, cty.
 		if !slices.Contains(Arches, arch) {
 			r.errorf("arch", "Unknown architecture", "%s is not an architecture tieplan can build for.%s Valid architectures are: %s.",
 				r.show("arch", arch), r.suggest("arch", arch, Arches), strings.Join(Arches, ", "))
+		} else if !hostarch.Tested(arch) {
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Untested architecture",
+				Detail:   fmt.Sprintf("tieplan's own tests build and boot images for amd64, i386 and arm64 only; %s images are built the same way (DIB's elements, qemu-user where the host cannot run them) but nothing checks that they boot.", arch),
+				Subject:  r.rng("arch"),
+			})
 		}
 		img.Arch = arch
 	}

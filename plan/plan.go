@@ -105,6 +105,13 @@ type ImagePlan struct {
 	// time, which its elements contribute: shown for review next to the
 	// build steps; it is part of the steps that install it.
 	Runtime []RuntimeItem `json:"runtime,omitempty"`
+	// Execution is how the planning host runs the image's binaries, when
+	// not natively: "emulated" (through Interpreter, a qemu-user
+	// registered with binfmt_misc) or "unavailable" (Problem says why and
+	// how to fix it). The host that applies may differ; apply checks again.
+	Execution   string `json:"execution,omitempty"`
+	Interpreter string `json:"interpreter,omitempty"`
+	Problem     string `json:"problem,omitempty"`
 }
 
 // Kinds of RuntimeItem.

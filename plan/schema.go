@@ -1,6 +1,10 @@
 package plan
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/tieplan/tieplan/internal/hostarch"
+)
 
 // Block type names of the top level of a configuration file.
 const (
@@ -185,9 +189,10 @@ var baseSchemas = map[string]*hcl.BodySchema{
 // ArtifactFormats are the artifact block labels tieplan can write.
 var ArtifactFormats = []string{"qcow2", "raw", "vhd", "vmdk", "tar", "tgz", "squashfs", "oci", "gce"}
 
-// Arches are the architectures an image may target: Debian's names, plus the
-// aliases DIB accepts for -a.
-var Arches = []string{"amd64", "i386", "arm64", "armhf", "ppc64el", "s390x", "x86_64", "aarch64", "ppc64le"}
+// Arches are the architectures an image may target: Debian's names, each
+// followed by the aliases DIB and the kernel use for it (x86_64, i686,
+// aarch64, ppc64le). Scripts see the name as written, as DIB's ARCH.
+var Arches = hostarch.Names()
 
 // Phases are DIB's phase directories in the order DIB runs them.
 var Phases = []string{

@@ -19,7 +19,7 @@ const SelfBinaryVar = "TIEPLAN_BINARY"
 // goArch maps Debian's and DIB's architecture names (Arches) to Go's,
 // which are also the OCI image spec's.
 var goArch = map[string]string{
-	"amd64": "amd64", "x86_64": "amd64", "i386": "386", "arm64": "arm64", "aarch64": "arm64",
+	"amd64": "amd64", "x86_64": "amd64", "i386": "386", "i686": "386", "arm64": "arm64", "aarch64": "arm64",
 	"armhf": "arm", "ppc64el": "ppc64le", "ppc64le": "ppc64le", "s390x": "s390x",
 }
 

@@ -9,7 +9,9 @@ set -eu
 # The Debian packages tieplan needs over its life (Debian 12 "bookworm" names):
 # bootstrapping and converting images, partitions and filesystems, boot
 # loaders, diskimage-builder itself, a local OCI registry for layer tests,
-# qemu to boot what was built, and the tools DIB elements expect to find.
+# qemu to boot what was built (x86 and arm64, with arm64's UEFI firmware),
+# qemu-user to run other architectures' binaries while building (make
+# binfmt registers it), and the tools DIB elements expect to find.
 PACKAGES="
 debootstrap
 qemu-utils
@@ -21,6 +23,9 @@ grub2-common
 squashfs-tools
 docker-registry
 qemu-system-x86
+qemu-system-arm
+qemu-efi-aarch64
+qemu-user-static
 python3-diskimage-builder
 kpartx
 sudo

@@ -151,6 +151,10 @@ func checkSaved(env *Env, f *planfile.File, r *planRun) error {
 // apply builds what r planned, writes artifacts and records state.
 func apply(ctx context.Context, env *Env, r *planRun, o applyOptions) int {
 	parallelism, jsonOut := o.parallelism, o.json
+	if err := checkExecution(r.plan); err != nil {
+		fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		return exitError
+	}
 	// The local lock keeps two applies of one configuration on this
 	// machine apart for the whole run; a registry's lock is taken only
 	// around the state update at the end.

@@ -19,14 +19,19 @@ import (
 const bootTimeout = 5 * time.Minute
 
 func init() {
-	// boot IMAGE REGEX...: boot IMAGE (qcow2 or raw) in qemu with TCG and
-	// a serial console, without writing to it, until the console has
-	// shown text matching each REGEX, in order; then stop the guest.
-	// The console is saved to IMAGE.console for the failure message and
-	// for later greps.
+	// boot [-arch arm64] IMAGE REGEX...: boot IMAGE (qcow2 or raw) in qemu
+	// with TCG and a serial console, without writing to it, until the
+	// console has shown text matching each REGEX, in order; then stop the
+	// guest. The console is saved to IMAGE.console for the failure
+	// message and for later greps. -arch arm64 boots it on qemu's virt
+	// machine with UEFI firmware (Debian's qemu-efi-aarch64).
 	scriptCmds["boot"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) < 2 {
-			ts.Fatalf("usage: boot IMAGE REGEX...")
+		arch := "amd64"
+		if len(args) > 1 && args[0] == "-arch" {
+			arch, args = args[1], args[2:]
+		}
+		if neg || len(args) < 2 || (arch != "amd64" && arch != "arm64") {
+			ts.Fatalf("usage: boot [-arch amd64|arm64] IMAGE REGEX...")
 		}
 		var res []*regexp.Regexp
 		for _, a := range args[1:] {
@@ -34,7 +39,7 @@ func init() {
 			ts.Check(err)
 			res = append(res, re)
 		}
-		console, err := bootUntil(ts.MkAbs(args[0]), res)
+		console, err := bootUntil(arch, ts.MkAbs(args[0]), res)
 		ts.Check(os.WriteFile(ts.MkAbs(args[0])+".console", []byte(console), 0o644))
 		if err != nil {
 			tail := console
@@ -46,18 +51,30 @@ func init() {
 	}
 }
 
-func bootUntil(image string, want []*regexp.Regexp) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+// aarch64Firmware is Debian's UEFI build for qemu's virt machine.
+const aarch64Firmware = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"
+
+func bootUntil(arch, image string, want []*regexp.Regexp) (string, error) {
+	timeout := bootTimeout
+	if arch == "arm64" {
+		// A whole emulated CPU, firmware included: some times slower.
+		timeout *= 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	format := "qcow2"
 	if strings.HasSuffix(image, ".raw") {
 		format = "raw"
 	}
 	// KVM hangs Linux guests on our machines after the bootloader: TCG.
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", "-machine", "accel=tcg", "-m", "1024",
-		"-nographic", "-no-reboot", "-nic", "none",
+	argv := []string{"qemu-system-x86_64", "-machine", "accel=tcg"}
+	if arch == "arm64" {
+		argv = []string{"qemu-system-aarch64", "-machine", "virt,accel=tcg", "-cpu", "max", "-bios", aarch64Firmware}
+	}
+	argv = append(argv, "-m", "1024", "-nographic", "-no-reboot", "-nic", "none",
 		"-drive", fmt.Sprintf("file=%s,format=%s,if=virtio,snapshot=on", image, format),
 		"-serial", "stdio", "-monitor", "none")
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", err
@@ -92,7 +109,7 @@ func bootUntil(image string, want []*regexp.Regexp) (string, error) {
 	if matched < len(want) {
 		why := "the guest stopped"
 		if ctx.Err() != nil {
-			why = fmt.Sprintf("no match within %v", bootTimeout)
+			why = fmt.Sprintf("no match within %v", timeout)
 		}
 		return console.String(), fmt.Errorf("boot %s: %s before the console matched %q", image, why, want[matched])
 	}

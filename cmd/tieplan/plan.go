@@ -8,6 +8,7 @@ import (
 
 	"github.com/tieplan/tieplan/exec/remote"
 	"github.com/tieplan/tieplan/exec/store"
+	"github.com/tieplan/tieplan/internal/hostarch"
 	"github.com/tieplan/tieplan/plan"
 	"github.com/tieplan/tieplan/plan/state"
 )
@@ -186,7 +187,50 @@ func computePlan(ctx context.Context, env *Env, a *planArgs) (*planRun, int) {
 		MaxAge:    maxAge(cfg),
 		Variables: plan.DisplayVariables(cfg.Variables),
 	})
+	markExecution(p)
 	return &planRun{plan: p, cfg: cfg, loader: loader, images: images, state: st, cacheDir: cacheDir, backend: backend, remote: remoteLayers}, exitOK
+}
+
+// markExecution records, per image, how this host would run its binaries
+// when not natively: the plan shows it, and apply refuses to start an
+// image this host cannot run (checkExecution).
+func markExecution(p *plan.Plan) {
+	for _, ip := range p.Images {
+		if ip.Removed || ip.Arch == "" {
+			continue
+		}
+		switch s := hostarch.Probe(ip.Arch); s.Mode {
+		case hostarch.Emulated:
+			ip.Execution, ip.Interpreter = s.Mode.String(), s.Interpreter
+		case hostarch.Unavailable:
+			ip.Execution, ip.Problem = s.Mode.String(), s.Err().Error()
+		}
+	}
+}
+
+// checkExecution fails, before anything runs, for an image with steps to
+// run whose architecture this host cannot execute, naming the fix.
+func checkExecution(p *plan.Plan) error {
+	for _, ip := range p.Images {
+		if ip.Removed || ip.Arch == "" || !hasWork(ip) {
+			continue
+		}
+		if err := hostarch.Probe(ip.Arch).Err(); err != nil {
+			return fmt.Errorf("%s is built for %s, but %v", ip.Addr, ip.Arch, err)
+		}
+	}
+	return nil
+}
+
+// hasWork reports whether apply would run any step of the image.
+func hasWork(ip *plan.ImagePlan) bool {
+	for _, c := range ip.Changes {
+		switch c.Action {
+		case plan.ActionBuild, plan.ActionRebuild, plan.ActionRead:
+			return true
+		}
+	}
+	return false
 }
 
 // maxAge is each image's max_age, or the tieplan block's.

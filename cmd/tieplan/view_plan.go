@@ -417,6 +417,12 @@ func (d *planDrawing) image(ip *plan.ImagePlan) *imageDrawing {
 	if action == imageRemove {
 		img.lines = append(img.lines, comment("(because it is not in the configuration)"))
 	}
+	switch ip.Execution {
+	case "emulated":
+		img.lines = append(img.lines, comment(fmt.Sprintf("(its %s binaries run emulated on this host, through %s: every step inside the image is several times slower than native)", ip.Arch, ip.Interpreter)))
+	case "unavailable":
+		img.lines = append(img.lines, comment("(apply cannot build it on this host: "+ip.Problem+")"))
+	}
 	open := ip.Addr + " {"
 	if rest, ok := strings.CutPrefix(ip.Addr, "image."); ok && !strings.ContainsAny(rest, ".[") {
 		open = fmt.Sprintf("image %q {", rest)

@@ -35,6 +35,11 @@ type jsonPlan struct {
 type jsonImage struct {
 	Address string `json:"address"`
 	Arch    string `json:"arch,omitempty"`
+	// Execution is "emulated" or "unavailable" when this host does not run
+	// the image's binaries natively (see plan.ImagePlan).
+	Execution   string `json:"execution,omitempty"`
+	Interpreter string `json:"interpreter,omitempty"`
+	Problem     string `json:"problem,omitempty"`
 	// Action is the image's: build, rebuild, update (only steps removed),
 	// reuse or remove; Actions is it in Terraform's words.
 	Action  string   `json:"action"`
@@ -104,6 +109,7 @@ func (v *planJSONView) render(p *plan.Plan) {
 		action, first := classifyImage(ip)
 		img := jsonImage{
 			Address: ip.Addr, Arch: ip.Arch, Removed: ip.Removed,
+			Execution: ip.Execution, Interpreter: ip.Interpreter, Problem: ip.Problem,
 			Action: imageActions[action].name, Actions: imageActions[action].actions,
 			Changes: []jsonChange{}, Runtime: []plan.RuntimeItem{},
 		}

@@ -9,8 +9,10 @@ import (
 // host lacks or that would do the wrong thing here. qemu-debootstrap
 // (gone with qemu-user-static's 2022 rework) is what DIB's debootstrap
 // element calls whenever the image's architecture differs from the
-// host's; for i386 on amd64 the host runs the binaries itself, and
-// debootstrap --arch does the rest.
+// host's. Plain debootstrap --arch does the same now: the image's
+// binaries run natively where the kernel can (i386 on most amd64 hosts),
+// else through the qemu-user interpreter registered with binfmt_misc's F
+// flag, which apply checks for before any step runs (internal/hostarch).
 //
 // sudo: DIB's host scripts run everything privileged through sudo, which
 // resets PATH to its secure_path and so would lose these shims. tieplan
@@ -18,7 +20,7 @@ import (
 // DIB uses (sudo [-E|-H|-n|-u root|--preserve-env…] [VAR=value…] cmd…)
 // and hands anything else to the real sudo.
 var shims = map[string]string{
-	"qemu-debootstrap": "#!/bin/sh\n# tieplan: i386 runs natively on amd64; no emulation needed.\nexec debootstrap \"$@\"\n",
+	"qemu-debootstrap": "#!/bin/sh\n# tieplan: the image's binaries run natively or through binfmt_misc; debootstrap --arch is enough.\nexec debootstrap \"$@\"\n",
 	"sudo":             sudoShim,
 }
 

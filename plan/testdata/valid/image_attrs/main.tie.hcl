@@ -6,7 +6,7 @@ base "debootstrap" "bookworm" {
 image "full" {
   description  = "An image with every argument set"
   base         = base.debootstrap.bookworm
-  arch         = "ppc64el"
+  arch         = "aarch64"
   elements     = ["vm", "base"]
   skip_base    = false
   packages     = ["openssh-server", "curl"]
