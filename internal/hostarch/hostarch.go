@@ -413,7 +413,8 @@ func registrationFor(a arch, confDir string) (string, error) {
 func Register(name string) (Support, error) {
 	a, ok := lookup(name)
 	if !ok {
-		return Probe(name), Probe(name).Err()
+		s := Probe(name)
+		return s, s.Err()
 	}
 	if s := Probe(a.name); s.Mode != Unavailable {
 		return s, nil
@@ -423,29 +424,37 @@ func Register(name string) (Support, error) {
 			return Support{}, fmt.Errorf("mounting binfmt_misc on %s: %w", BinfmtDir, err)
 		}
 	}
-	line, err := registration(a)
-	if err != nil {
+	if err := register(a, BinfmtDir, "/usr/lib/binfmt.d"); err != nil {
 		return Support{}, err
-	}
-	name = line[1 : strings.IndexByte(line[1:], ':')+1]
-	if e, err := os.ReadFile(filepath.Join(BinfmtDir, name)); err == nil {
-		// An entry of that name without F, or disabled: replace it.
-		if ent := parseEntry(name, string(e)); !ent.Fix || !ent.Enabled {
-			if err := os.WriteFile(filepath.Join(BinfmtDir, name), []byte("-1"), 0); err != nil {
-				return Support{}, fmt.Errorf("removing the binfmt_misc entry %s: %w", name, err)
-			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(BinfmtDir, name)); err != nil {
-		if err := os.WriteFile(filepath.Join(BinfmtDir, "register"), []byte(line), 0); err != nil {
-			return Support{}, fmt.Errorf("registering %s with binfmt_misc: %w", line, err)
-		}
 	}
 	cacheMu.Lock()
 	delete(cache, a.name)
 	cacheMu.Unlock()
 	s := Probe(a.name)
 	return s, s.Err()
+}
+
+// register writes arch's registration (see registrationFor) into the
+// binfmt_misc instance mounted at dir. An entry of the same name is never
+// replaced: it is someone else's, and the error says how to remove it.
+func register(a arch, dir, confDir string) error {
+	line, err := registrationFor(a, confDir)
+	if err != nil {
+		return err
+	}
+	name := line[1 : strings.IndexByte(line[1:], ':')+1]
+	if text, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+		e := parseEntry(name, string(text))
+		if e.Enabled && e.Fix {
+			return nil
+		}
+		return fmt.Errorf("the binfmt_misc entry %s exists but is disabled or lacks the F flag; tieplan does not change entries it did not make: remove it (echo -1 > %s) and run tieplan binfmt -register %s again",
+			name, filepath.Join(dir, name), a.name)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "register"), []byte(line), 0); err != nil {
+		return fmt.Errorf("registering %s with binfmt_misc: %w", line, err)
+	}
+	return nil
 }
 
 // Describe is one line for people: "i386: emulated (qemu-user: /usr/bin/qemu-i386-static)".

@@ -149,7 +149,7 @@ func TestProbeInPrivateBinfmt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "i386: emulated (qemu-user: /usr/bin/qemu-i386-static)") {
+	if !strings.Contains(string(out), "i386: emulated (qemu-user: /usr/bin/qemu-i386-static)") || !strings.Contains(string(out), "arm64: emulated (qemu-user: /usr/bin/qemu-aarch64-static)") {
 		t.Errorf("the child did not see i386 emulated:\n%s", out)
 	}
 }
@@ -167,16 +167,31 @@ func privateBinfmtChild(t *testing.T) {
 	if s := probe(arm, dir); s.Mode != Unavailable || !strings.Contains(s.Problem, "no binfmt_misc interpreter") {
 		t.Errorf("arm64 in an empty private instance: %+v", s)
 	}
-	line, err := registrationFor(i386, "/nonexistent")
-	if err != nil {
+	// tieplan's own i386 line (Debian ships none for amd64 hosts), and
+	// Debian's arm64 one where qemu-user-static is installed.
+	for _, a := range []arch{i386, arm} {
+		if err := register(a, dir, "/usr/lib/binfmt.d"); err != nil {
+			t.Fatalf("registering %s: %v", a.name, err)
+		}
+		s := probe(a, dir)
+		t.Logf("%s", s.Describe())
+		if s.Mode != Emulated {
+			t.Errorf("%s after registering: %+v", a.name, s)
+		}
+		// Twice is fine: the entry is there already.
+		if err := register(a, dir, "/usr/lib/binfmt.d"); err != nil {
+			t.Errorf("registering %s again: %v", a.name, err)
+		}
+	}
+	// An entry of tieplan's name that is disabled is someone else's: left
+	// alone, with the way out in the error.
+	if err := os.WriteFile(filepath.Join(dir, "qemu-i386"), []byte("0"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "register"), []byte(line), 0); err != nil {
-		t.Fatal(err)
+	if err := register(i386, dir, "/usr/lib/binfmt.d"); err == nil || !strings.Contains(err.Error(), "echo -1 >") {
+		t.Errorf("registering over a disabled entry: %v", err)
 	}
-	s := probe(i386, dir)
-	t.Logf("%s", s.Describe())
-	if s.Mode != Emulated {
-		t.Errorf("i386 after registering %q: %+v", line, s)
+	if s := probe(i386, dir); s.Mode == Emulated {
+		t.Errorf("i386 with its entry disabled: %+v", s)
 	}
 }
