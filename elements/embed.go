@@ -19,8 +19,8 @@ import (
 // would also embed this package's Go files. The "all:" prefix keeps
 // dotfiles and _-prefixed files inside the elements.
 //
-//go:embed all:bootstrap all:heat-cfntools all:os-apply-config all:os-collect-config
-//go:embed all:os-refresh-config all:stackuser
+//go:embed all:bootstrap all:heat-cfntools all:initramfs-virtio all:os-apply-config
+//go:embed all:os-collect-config all:os-refresh-config all:stackuser
 var tree embed.FS
 
 // File modes of extracted files and directories (see the package

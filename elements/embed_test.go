@@ -30,7 +30,7 @@ import (
 var _ = flag.Bool("update", false, "unused")
 
 var wantNames = []string{
-	"bootstrap", "heat-cfntools", "os-apply-config", "os-collect-config", "os-refresh-config", "stackuser",
+	"bootstrap", "heat-cfntools", "initramfs-virtio", "os-apply-config", "os-collect-config", "os-refresh-config", "stackuser",
 }
 
 func TestNames(t *testing.T) {
