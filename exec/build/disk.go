@@ -231,11 +231,14 @@ func (e *Executor) fittedSize(ctx context.Context, img *Image, step *plan.Step, 
 	return (size + unit - 1) / unit * unit, nil
 }
 
-// treeKiB is du -x of the finished tree, in KiB (DIB: du -a -c -x, the
-// total).
+// treeKiB is du of the finished tree, in KiB (DIB: du -a -c -x of its
+// build directory, the total). Not -x here: the tree is an overlay, whose
+// files report their layer's device and directories the overlay's, so -x
+// counted little more than the directories (a 1.3 GB seed came out at 13
+// MiB, and its disk too small). A read-only root has nothing mounted in it.
 func (e *Executor) treeKiB(ctx context.Context, step *plan.Step, lower []string, dir string) (int64, error) {
 	spec := runner.Spec{Lower: lower, Root: filepath.Join(dir, "root"), Host: true, ReadOnly: true,
-		Argv: []string{"du", "-x", "-s", "-k", "--", "ROOT"}}
+		Argv: []string{"du", "-s", "-k", "--", "ROOT"}}
 	spec.Argv[len(spec.Argv)-1] = runner.RootPath(spec)
 	var out bytes.Buffer
 	log := e.log(step)
