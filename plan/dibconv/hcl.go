@@ -231,6 +231,18 @@ func convert(orig *Image, procEnv map[string]string) (*converted, string, error)
 	if img.RootLabel != "" {
 		env["DIB_ROOT_LABEL"] = img.RootLabel
 	}
+	// disk-image-create reads these from the environment (its getopt
+	// rejects --image-extra-size and --mkfs-journal-size; the YAML
+	// front-end still passes them), and so does tieplan.
+	for _, o := range []struct{ flag, value, name string }{
+		{"--image-extra-size", img.ImageExtraSize, "DIB_IMAGE_EXTRA_SIZE"},
+		{"--max-online-resize", img.MaxOnlineResize, "MAX_ONLINE_RESIZE"},
+		{"--mkfs-journal-size", img.MkfsJournalSize, "DIB_JOURNAL_SIZE"},
+	} {
+		if o.value != "" {
+			env[o.name] = o.value
+		}
+	}
 
 	if img.Ramdisk {
 		note("ramdisk-image-create (ramdisk: true in YAML): tieplan cannot build ramdisks (a kernel and initramfs pair); the elements are kept for a disk image, without artifacts.")
@@ -287,19 +299,9 @@ func convert(orig *Image, procEnv map[string]string) (*converted, string, error)
 	if img.NoTmpfs {
 		note("--no-tmpfs: not needed: tieplan never builds in tmpfs; each step writes a layer in tieplan's cache.")
 	}
-	if img.ImageExtraSize != "" {
-		note("--image-extra-size %s: tieplan sizes disks to fit their content; give the artifact a size instead. (disk-image-create's getopt rejects this option; DIB reads DIB_IMAGE_EXTRA_SIZE.)", img.ImageExtraSize)
-	}
-	if img.MaxOnlineResize != "" {
-		note("--max-online-resize %s: tieplan makes filesystems as DIB's block-device configuration says: give the root filesystem's mkfs node opts = \"-E resize=%s\" in DIB_BLOCK_DEVICE_CONFIG.", img.MaxOnlineResize, img.MaxOnlineResize)
-	}
 	if img.MkfsOptions != "" {
 		note("--mkfs-options %q: tieplan makes filesystems as DIB's block-device configuration says: give the root filesystem's mkfs node opts = %q in DIB_BLOCK_DEVICE_CONFIG.", img.MkfsOptions, img.MkfsOptions)
 	}
-	if img.MkfsJournalSize != "" {
-		note("--mkfs-journal-size %s: tieplan makes filesystems as DIB's block-device configuration says: give the root filesystem's mkfs node opts = \"-J size=%s\" in DIB_BLOCK_DEVICE_CONFIG. (disk-image-create's getopt rejects this option; DIB reads DIB_JOURNAL_SIZE.)", img.MkfsJournalSize, img.MkfsJournalSize)
-	}
-
 	// Artifacts: one block per -t type.
 	if !img.Ramdisk {
 		if err := artifacts(c, img, note); err != nil {
