@@ -10,7 +10,7 @@ GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 
 .DEFAULT_GOAL := build
-.PHONY: deps binfmt build test test-short test-faults fmtcheck vet fuzz bench bench-quick demo clean
+.PHONY: deps binfmt build test test-short test-faults fmtcheck vet fuzz bench bench-arm64 bench-quick demo clean
 
 ## deps: install the Debian packages (scripts/deps.sh) and Go modules, when missing
 deps:
@@ -68,6 +68,11 @@ fuzz:
 ## about 21 minutes on 2 cores; the multicloud pair is opt-in: -all)
 bench: deps build binfmt
 	$(GO) run ./cmd/tieplan-bench
+
+## bench-arm64: the arm64 cold build alone, tieplan vs disk-image-create -a
+## arm64, both emulated through qemu-user (about 40 minutes)
+bench-arm64: deps build binfmt
+	$(GO) run ./cmd/tieplan-bench -only arm64-cold
 
 ## bench-quick: the benchmarks without the real image builds
 bench-quick: build

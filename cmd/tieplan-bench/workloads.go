@@ -124,11 +124,12 @@ func withAfter(w workload, after func(done []*workloadResult, r *workloadResult,
 
 // The real builds follow the quick workloads in one place, so the order
 // of a run does not depend on file names: W1's, then P4 (whose cache P6
-// measures), P7, and the opt-in multicloud pair last.
+// measures), P7, and the opt-in multicloud pair and arm64 build last.
 func init() {
 	workloads = append(workloads, w1Workloads...)
 	workloads = append(workloads, p4Workload(), freshRunnerWorkload())
 	workloads = append(workloads, multicloudWorkloads...)
+	workloads = append(workloads, arm64Workloads...)
 }
 
 // planScaling are the plan workloads of growing size: the goal is linear
