@@ -30,6 +30,7 @@ python3-diskimage-builder
 kpartx
 sudo
 busybox-static
+mtools
 dosfstools
 util-linux
 procps

@@ -86,6 +86,9 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 			return journalHint(fs, err)
 		}
 	}
+	if err := makeShadows(ctx, log, filepath.Join(dir, "shadow"), mounts, false); err != nil {
+		return err
+	}
 	disk := runner.Spec{Root: filepath.Join(dir, "root"), Disk: mounts, Hooks: img.Hooks}
 	if err := e.copyTree(ctx, img, step, lower, dir, disk); err != nil {
 		return err
@@ -104,6 +107,9 @@ func (e *Executor) assembleDisk(ctx context.Context, img *Image, step *plan.Step
 		return err
 	}
 	if err := e.finaliseBaseOn(ctx, step, disk); err != nil {
+		return err
+	}
+	if err := writeShadows(ctx, log, mounts); err != nil {
 		return err
 	}
 	if err := dev.Detach(); err != nil {
@@ -520,11 +526,16 @@ func (e *Executor) finishedRoot(img *Image, lower []string, dir string) (spec ru
 	if err == nil {
 		_, spec.Disk, err = diskDevices(dev, layout, extents)
 	}
+	shadows := filepath.Join(dir, "shadow-ro")
+	if err == nil {
+		err = makeShadows(context.Background(), io.Discard, shadows, spec.Disk, true)
+	}
 	if err != nil {
 		dev.Detach()
+		os.RemoveAll(shadows)
 		return spec, nil, err
 	}
-	return spec, func() { dev.Detach() }, nil
+	return spec, func() { dev.Detach(); os.RemoveAll(shadows) }, nil
 }
 
 // diskDevices names the device of the disk and of each partition (DIB's
@@ -558,10 +569,6 @@ func fileSize(p string) int64 {
 	return fi.Size()
 }
 
-// command runs a host command (no namespace: it mounts nothing) with its
-// output in the step's log. It dies with tieplan: a killed apply must not
-// leave a qemu-img writing into a staging directory nobody will commit,
-// or an mkfs holding a loop device attached.
 // journalHint adds the likely cause to a failed mkfs of a filesystem with
 // DIB's ext4 journal option (-J size=MiB, from DIB_JOURNAL_SIZE): mke2fs
 // refuses a journal over half the filesystem's free blocks with only
@@ -577,6 +584,10 @@ func journalHint(fs blockdev.Filesystem, err error) error {
 	return err
 }
 
+// command runs a host command (no namespace: it mounts nothing) with its
+// output in the step's log. It dies with tieplan: a killed apply must not
+// leave a qemu-img writing into a staging directory nobody will commit,
+// or an mkfs holding a loop device attached.
 func command(ctx context.Context, log io.Writer, stdin io.Reader, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, log, log

@@ -328,7 +328,15 @@ func mountDisk(is initSpec, root string) error {
 				return err
 			}
 		}
-		if err := unix.Mount(d.Device, target, d.FSType, flags, ""); err != nil {
+		fstype, data := d.FSType, ""
+		if d.Shadow != "" {
+			lower, upper := filepath.Join(d.Shadow, "lower"), filepath.Join(d.Shadow, "upper")
+			fstype, data = "overlay", "lowerdir="+lower+",upperdir="+upper+",workdir="+filepath.Join(d.Shadow, "work")
+			if is.ReadOnly {
+				data = "lowerdir=" + upper + ":" + lower
+			}
+		}
+		if err := unix.Mount(d.Device, target, fstype, flags, data); err != nil {
 			return fmt.Errorf("mounting %s (%s) on %s: %w", d.Device, d.FSType, d.MountPoint, err)
 		}
 	}

@@ -99,6 +99,15 @@ type DiskMount struct {
 	Device     string `json:"device"`
 	MountPoint string `json:"mount_point"`
 	FSType     string `json:"fs_type"`
+	// Shadow, for a filesystem this kernel cannot mount (vfat where it
+	// has no FAT driver), is a host directory holding its files in
+	// Shadow/upper, with empty Shadow/lower and Shadow/work: it is
+	// mounted instead as an overlay whose source names Device, so that
+	// what finds a mount's device in /proc/self/mountinfo (grub-install
+	// probing the EFI system partition) finds the partition. The caller
+	// copies the files in and out of the filesystem (exec/build, with
+	// mtools).
+	Shadow string `json:"shadow,omitempty"`
 }
 
 // Result is how the command ended.
