@@ -183,6 +183,23 @@ func privateBinfmtChild(t *testing.T) {
 			t.Errorf("registering %s again: %v", a.name, err)
 		}
 	}
+	// An interpreter registered without the F flag runs the probe from the
+	// host, but would not be found inside an image's root: unavailable,
+	// saying so.
+	if err := os.WriteFile(filepath.Join(dir, "qemu-aarch64"), []byte("-1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	line, err := registrationFor(arm, "/usr/lib/binfmt.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noF := strings.TrimRight(line, "OPFC") + "P"
+	if err := os.WriteFile(filepath.Join(dir, "register"), []byte(noF), 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := probe(arm, dir); s.Mode != Unavailable || !strings.Contains(s.Problem, "without the F flag") {
+		t.Errorf("arm64 registered without F (%q): %+v", noF, s)
+	}
 	// An entry of tieplan's name that is disabled is someone else's: left
 	// alone, with the way out in the error.
 	if err := os.WriteFile(filepath.Join(dir, "qemu-i386"), []byte("0"), 0); err != nil {
