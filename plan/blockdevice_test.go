@@ -1,7 +1,6 @@
 package plan_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,21 +22,7 @@ func resolveWithEnv(t *testing.T, env string) (*plan.ResolvedImage, error) {
 		t.Fatal("the fixture has no env line to replace")
 	}
 	writeTree(t, dir, files)
-	cfg, diags := plan.NewLoader(dir).Load(dir, plan.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	empty := t.TempDir()
-	getenv := func(k string) string {
-		switch k {
-		case "TIEPLAN_DIB_ELEMENTS":
-			return empty
-		case "TIEPLAN_CACHE_DIR":
-			return filepath.Join(empty, "cache")
-		}
-		return ""
-	}
-	_, images, diags := plan.ResolveConfig(cfg, getenv)
+	images, diags := resolveDir(t, dir)
 	if diags.HasErrors() {
 		return nil, diags
 	}

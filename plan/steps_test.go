@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/tieplan/tieplan/plan"
 )
 
@@ -63,8 +65,9 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 	}
 }
 
-// chainKeys loads dir and returns its image's step addresses and keys.
-func chainKeys(t *testing.T, dir string) (addrs []string, keys map[string]string) {
+// resolveDir loads dir and resolves its images with no DIB elements
+// installed and a cache of the test's own.
+func resolveDir(t *testing.T, dir string) ([]*plan.ResolvedImage, hcl.Diagnostics) {
 	t.Helper()
 	cfg, diags := plan.NewLoader(dir).Load(dir, plan.LoadOptions{})
 	if diags.HasErrors() {
@@ -81,6 +84,13 @@ func chainKeys(t *testing.T, dir string) (addrs []string, keys map[string]string
 		return ""
 	}
 	_, images, diags := plan.ResolveConfig(cfg, getenv)
+	return images, diags
+}
+
+// chainKeys loads dir and returns its image's step addresses and keys.
+func chainKeys(t *testing.T, dir string) (addrs []string, keys map[string]string) {
+	t.Helper()
+	images, diags := resolveDir(t, dir)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
