@@ -162,7 +162,9 @@
 // missing mount points made as directories, then the same chroot
 // contract as an overlay root (proc, sysfs, /dev, hooks, resolv.conf);
 // with Bare the filesystems alone, with ReadOnly the filesystems alone
-// and read-only. Unlike an overlay, a disk is shared state the caller
+// and read-only. A DiskMount with a Shadow (a filesystem this kernel has
+// no driver for) is an overlay of that host directory instead, mounted
+// with the device as its source. Unlike an overlay, a disk is shared state the caller
 // reads next: when the command ends, the init kills whatever it left
 // running and unmounts everything under the root, deepest first, before
 // it reports, so the filesystems are written out and the devices free
