@@ -213,7 +213,7 @@ func missing(a arch, binfmtDir string, code []byte) (problem, fix string) {
 	}
 	fix = "Register qemu-user-static's: tieplan binfmt -register " + a.name
 	if a.tested {
-		fix += " (make deps does it for the architectures tieplan's tests build)"
+		fix += " (make binfmt, part of make test, does it for the architectures tieplan's tests build)"
 	}
 	return "the kernel does not run them natively and no binfmt_misc interpreter is registered for them.", fix + "."
 }
