@@ -30,14 +30,14 @@ const binfmtUsage = `Usage: tieplan binfmt [-register] [-json] [ARCH ...]
 
 func runBinfmt(ctx context.Context, env *Env, args []string) int {
 	fs := newFlagSet("binfmt")
-	register := fs.Bool("register", false, "register qemu-user-static's interpreter for the named architectures the host cannot run")
+	doRegister := fs.Bool("register", false, "register qemu-user-static's interpreter for the named architectures the host cannot run")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	if done, code := parseFlags(env, fs, binfmtUsage, args); done {
 		return code
 	}
 	names := fs.Args()
 	if len(names) == 0 {
-		if *register {
+		if *doRegister {
 			fmt.Fprintf(env.Stderr, "Error: -register needs the architectures to register, such as: tieplan binfmt -register i386 arm64\n")
 			return exitError
 		}
@@ -61,7 +61,7 @@ func runBinfmt(ctx context.Context, env *Env, args []string) int {
 	for _, n := range names {
 		s := hostarch.Probe(n)
 		var regErr error
-		if *register && hostarch.Canonical(n) != "" {
+		if *doRegister && hostarch.Canonical(n) != "" {
 			s, regErr = hostarch.Register(n)
 			if regErr != nil {
 				s = hostarch.Probe(n)
