@@ -153,6 +153,8 @@ image "x" {
   env = {
     TRIAL = var.trial
     FILL  = var.fill
+    # DIB's 64 MiB ext4 journal needs a root over 128 MiB; this one is 16.
+    DIB_JOURNAL_SIZE = "1"
     DIB_BLOCK_DEVICE_CONFIG = <<-YAML
       - local_loop:
           name: image0
