@@ -26,13 +26,13 @@ func probeELF(arch string) []byte {
 			0xb8, 3, 0, 0, 0, 0x31, 0xdb, 0x89, 0xe1, 0xba, 1, 0, 0, 0, 0xcd, 0x80,
 			0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80,
 		}
-		return elf32(3 /* EM_386 */, code)
+		return elf(false, 3 /* EM_386 */, code)
 	case "amd64":
 		code := []byte{
 			0xb8, 0, 0, 0, 0, 0x31, 0xff, 0x48, 0x89, 0xe6, 0xba, 1, 0, 0, 0, 0x0f, 0x05,
 			0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05,
 		}
-		return elf64(62 /* EM_X86_64 */, code)
+		return elf(true, 62 /* EM_X86_64 */, code)
 	case "arm64":
 		var code []byte
 		for _, insn := range []uint32{
@@ -41,69 +41,61 @@ func probeELF(arch string) []byte {
 		} {
 			code = binary.LittleEndian.AppendUint32(code, insn)
 		}
-		return elf64(183 /* EM_AARCH64 */, code)
+		return elf(true, 183 /* EM_AARCH64 */, code)
 	}
 	return nil
 }
 
 const loadAddr = 0x400000
 
-// elf32 lays out a little-endian ELF32 executable: header, one PT_LOAD
-// program header covering the whole file, then code.
-func elf32(machine uint16, code []byte) []byte {
-	const ehsize, phsize = 52, 32
-	entry := uint32(loadAddr + ehsize + phsize)
-	size := uint32(ehsize + phsize + len(code))
-	var b bytes.Buffer
-	b.Write([]byte{0x7f, 'E', 'L', 'F', 1 /* 32-bit */, 1 /* LE */, 1 /* version */, 0})
-	b.Write(make([]byte, 8))
-	le := binary.LittleEndian
-	w := func(v any) { _ = binary.Write(&b, le, v) }
-	w(uint16(2)) // ET_EXEC
-	w(machine)
-	w(uint32(1)) // EV_CURRENT
-	w(entry)
-	w(uint32(ehsize)) // phoff
-	w(uint32(0))      // shoff
-	w(uint32(0))      // flags
-	w(uint16(ehsize))
-	w(uint16(phsize))
-	w(uint16(1)) // phnum
-	w(uint16(0)) // shentsize
-	w(uint16(0)) // shnum
-	w(uint16(0)) // shstrndx
-	// PT_LOAD, offset 0, vaddr, paddr, filesz, memsz, flags R+X, align
-	w([]uint32{1, 0, loadAddr, loadAddr, size, size, 5, 0x1000})
-	b.Write(code)
-	return b.Bytes()
-}
-
-// elf64 is elf32's 64-bit twin.
-func elf64(machine uint16, code []byte) []byte {
-	const ehsize, phsize = 64, 56
+// elf lays out a little-endian ELF executable, 32- or 64-bit: the header,
+// one PT_LOAD program header covering the whole file, then code. The two
+// classes differ in the width of addresses and offsets, and in where a
+// program header keeps its flags.
+func elf(wide bool, machine uint16, code []byte) []byte {
+	ehsize, phsize, class := 52, 32, byte(1)
+	if wide {
+		ehsize, phsize, class = 64, 56, 2
+	}
 	entry := uint64(loadAddr + ehsize + phsize)
 	size := uint64(ehsize + phsize + len(code))
 	var b bytes.Buffer
-	b.Write([]byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */, 0})
+	b.Write([]byte{0x7f, 'E', 'L', 'F', class, 1 /* LE */, 1 /* version */, 0})
 	b.Write(make([]byte, 8))
-	le := binary.LittleEndian
-	w := func(v any) { _ = binary.Write(&b, le, v) }
+	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	// word is an address or an offset: 4 or 8 bytes.
+	word := func(v uint64) {
+		if wide {
+			w(v)
+		} else {
+			w(uint32(v))
+		}
+	}
 	w(uint16(2)) // ET_EXEC
 	w(machine)
 	w(uint32(1)) // EV_CURRENT
-	w(entry)
-	w(uint64(ehsize)) // phoff
-	w(uint64(0))      // shoff
-	w(uint32(0))      // flags
+	word(entry)
+	word(uint64(ehsize)) // phoff
+	word(0)              // shoff
+	w(uint32(0))         // flags
 	w(uint16(ehsize))
 	w(uint16(phsize))
 	w(uint16(1)) // phnum
 	w(uint16(0)) // shentsize
 	w(uint16(0)) // shnum
 	w(uint16(0)) // shstrndx
-	w(uint32(1)) // PT_LOAD
-	w(uint32(5)) // R+X
-	w([]uint64{0, loadAddr, loadAddr, size, size, 0x1000})
+	const ptLoad, readExec = 1, 5
+	w(uint32(ptLoad))
+	if wide {
+		w(uint32(readExec))
+	}
+	for _, v := range []uint64{0, loadAddr, loadAddr, size, size} { // offset, vaddr, paddr, filesz, memsz
+		word(v)
+	}
+	if !wide {
+		w(uint32(readExec))
+	}
+	word(0x1000) // align
 	b.Write(code)
 	return b.Bytes()
 }
