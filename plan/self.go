@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"sync"
+
+	"github.com/tieplan/tieplan/internal/hostarch"
 )
 
 // SelfBinaryVar names the running tieplan binary in a script's environment,
@@ -16,15 +18,8 @@ import (
 // path of a build for the image's architecture) takes its place.
 const SelfBinaryVar = "TIEPLAN_BINARY"
 
-// goArch maps Debian's and DIB's architecture names (Arches) to Go's,
-// which are also the OCI image spec's.
-var goArch = map[string]string{
-	"amd64": "amd64", "x86_64": "amd64", "i386": "386", "i686": "386", "arm64": "arm64", "aarch64": "arm64",
-	"armhf": "arm", "ppc64el": "ppc64le", "ppc64le": "ppc64le", "s390x": "s390x",
-}
-
 // GoArch is the Go (and OCI) name of an architecture of Arches, or "".
-func GoArch(arch string) string { return goArch[arch] }
+func GoArch(arch string) string { return hostarch.GoArch(arch) }
 
 // SelfBinary returns the path of the running binary when an image of arch
 // can run it, else "".

@@ -8,6 +8,7 @@ package hostarch
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -48,16 +49,17 @@ type arch struct {
 	name    string   // Debian's name, the canonical one
 	aliases []string // other names DIB and Debian accept for it
 	qemu    string   // qemu-user's name for it
+	goArch  string   // Go's name for it, also the OCI image spec's
 	tested  bool     // tieplan's real tests build and boot it
 }
 
 var arches = []arch{
-	{name: "amd64", aliases: []string{"x86_64"}, qemu: "x86_64", tested: true},
-	{name: "i386", aliases: []string{"i686"}, qemu: "i386", tested: true},
-	{name: "arm64", aliases: []string{"aarch64"}, qemu: "aarch64", tested: true},
-	{name: "armhf", qemu: "arm"},
-	{name: "ppc64el", aliases: []string{"ppc64le"}, qemu: "ppc64le"},
-	{name: "s390x", qemu: "s390x"},
+	{name: "amd64", aliases: []string{"x86_64"}, qemu: "x86_64", goArch: "amd64", tested: true},
+	{name: "i386", aliases: []string{"i686"}, qemu: "i386", goArch: "386", tested: true},
+	{name: "arm64", aliases: []string{"aarch64"}, qemu: "aarch64", goArch: "arm64", tested: true},
+	{name: "armhf", qemu: "arm", goArch: "arm"},
+	{name: "ppc64el", aliases: []string{"ppc64le"}, qemu: "ppc64le", goArch: "ppc64le"},
+	{name: "s390x", qemu: "s390x", goArch: "s390x"},
 }
 
 func lookup(name string) (arch, bool) {
@@ -95,16 +97,18 @@ func Tested(name string) bool {
 // Host is the canonical name of the architecture tieplan itself runs on.
 func Host() string {
 	for _, a := range arches {
-		if goArch(a.name) == runtime.GOARCH {
+		if a.goArch == runtime.GOARCH {
 			return a.name
 		}
 	}
 	return runtime.GOARCH
 }
 
-func goArch(name string) string {
-	return map[string]string{"amd64": "amd64", "i386": "386", "arm64": "arm64", "armhf": "arm",
-		"ppc64el": "ppc64le", "s390x": "s390x"}[name]
+// GoArch is Go's (and the OCI image spec's) name for an accepted
+// architecture name, or "".
+func GoArch(name string) string {
+	a, _ := lookup(name)
+	return a.goArch
 }
 
 // Support is the answer for one architecture.
@@ -332,13 +336,9 @@ func parseEntry(name, text string) Entry {
 	return e
 }
 
+// unhex decodes the kernel's hex, as far as it is hex.
 func unhex(s string) []byte {
-	var b []byte
-	for i := 0; i+1 < len(s); i += 2 {
-		var v byte
-		fmt.Sscanf(s[i:i+2], "%02x", &v)
-		b = append(b, v)
-	}
+	b, _ := hex.DecodeString(s)
 	return b
 }
 
@@ -377,15 +377,11 @@ func findEntryByInterpreter(dir, qemu string) (Entry, bool) {
 	return Entry{}, false
 }
 
-// registration is the binfmt_misc register line for arch: Debian's own
-// (qemu-user-static's /usr/lib/binfmt.d/qemu-NAME.conf) where it ships one,
-// else qemu's magic and mask for i386, which Debian does not register on
-// amd64 hosts. The F flag makes the kernel open the interpreter now, so
-// that it is found inside any root filesystem later.
-func registration(a arch) (string, error) {
-	return registrationFor(a, "/usr/lib/binfmt.d")
-}
-
+// registrationFor is the binfmt_misc register line for arch: Debian's own
+// (qemu-user-static's confDir/qemu-NAME.conf, /usr/lib/binfmt.d) where it
+// ships one, else qemu's magic and mask for i386, which Debian does not
+// register on amd64 hosts. The F flag makes the kernel open the
+// interpreter now, so that it is found inside any root filesystem later.
 func registrationFor(a arch, confDir string) (string, error) {
 	conf := filepath.Join(confDir, "qemu-"+a.qemu+".conf")
 	if text, err := os.ReadFile(conf); err == nil {
